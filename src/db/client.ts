@@ -1,0 +1,24 @@
+import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
+import * as schema from './schema';
+
+export type Database = DrizzleD1Database<typeof schema>;
+
+const databases = new WeakMap<D1Database, Database>();
+
+/** The Drizzle client for a D1 binding, built once per binding. */
+export function getDb(binding: D1Database): Database {
+  let db = databases.get(binding);
+  if (!db) {
+    db = drizzle(binding, { schema, casing: 'snake_case' });
+    databases.set(binding, db);
+  }
+  return db;
+}
+
+/** True when `error` (or its cause) is SQLite's unique-constraint failure on `table.column`. */
+export function isUniqueViolation(error: unknown, column: string): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.message.includes(`UNIQUE constraint failed: ${column}`)) return true;
+  }
+  return false;
+}

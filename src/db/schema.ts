@@ -1,0 +1,38 @@
+/** Every table and its row types; nothing else. Column names become snake_case (see drizzle.config.ts). */
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
+
+export const users = sqliteTable('users', {
+  // AUTOINCREMENT: ids are never reused, so a token naming a deleted user never names a new one.
+  id: integer().primaryKey({ autoIncrement: true }),
+  username: text().notNull().unique(),
+  email: text().notNull().default(''),
+  /** Django format: pbkdf2_sha256$<iterations>$<salt>$<base64 hash>. */
+  password: text().notNull(),
+  isActive: integer({ mode: 'boolean' }).notNull().default(false),
+  isStaff: integer({ mode: 'boolean' }).notNull().default(false),
+  dateJoined: integer({ mode: 'timestamp_ms' }).notNull().default(now),
+  lastLogin: integer({ mode: 'timestamp_ms' }),
+  /** The `jti` of the one activation link that may still activate this user; cleared once used. */
+  activationJti: text(),
+});
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    title: text().notNull(),
+    personId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    dueTo: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [index('tasks_person_id_idx').on(table.personId)],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Task = typeof tasks.$inferSelect;
+export type NewTask = typeof tasks.$inferInsert;
