@@ -1,0 +1,42 @@
+/**
+ * Authorization header -> c.var.user, from the access token alone (no database read).
+ * The one place that maps a token failure to a 401.
+ */
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env';
+import { authenticationFailed } from '../errors';
+import { TokenError, verifyAccessToken } from './tokens';
+
+/** Longer headers are refused before any parsing or crypto. */
+const MAX_AUTHORIZATION_LENGTH = 8192;
+
+/**
+ * Sets `user` from `Authorization: <prefix> <token>` (prefixes from JWT_AUTH_HEADER_PREFIX,
+ * case-insensitive). No header, or another scheme such as Basic, leaves the request anonymous;
+ * a configured prefix with a bad token is a 401, as in djangorestframework-jwt.
+ */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('user', null);
+  const header = c.req.header('Authorization');
+  if (header !== undefined && header.trim() !== '') {
+    const settings = c.var.settings;
+    const [prefix = '', ...credentials] = header.trim().split(/\s+/);
+    if (settings.jwtAuthHeaderPrefixes.includes(prefix.toLowerCase())) {
+      if (credentials.length === 0) {
+        throw authenticationFailed('Invalid Authorization header. No credentials provided.');
+      }
+      if (credentials.length > 1) {
+        throw authenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
+      }
+      if (header.length > MAX_AUTHORIZATION_LENGTH) throw authenticationFailed('Error decoding signature.');
+      try {
+        const claims = await verifyAccessToken(credentials[0]!, settings);
+        c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
+      } catch (error) {
+        if (error instanceof TokenError) throw authenticationFailed(error.message, error);
+        throw error;
+      }
+    }
+  }
+  await next();
+});

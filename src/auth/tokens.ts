@@ -1,0 +1,176 @@
+/**
+ * The only file that imports jose. Issues and verifies each kind of token; knows nothing of HTTP.
+ *
+ * Kinds are told apart by the JWT `typ` header, which jose checks on verification, so an
+ * activation token never passes as an access token and the reverse.
+ */
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { Settings } from '../config';
+
+export type TokenKind = 'access' | 'activation';
+
+const TOKEN_TYPES: Record<TokenKind, string> = {
+  access: 'at+jwt',
+  activation: 'activation+jwt',
+};
+
+/** The only algorithm we sign with and the only one verification accepts. */
+const ALGORITHM = 'HS256';
+const ALLOWED_ALGORITHMS = [ALGORITHM];
+
+/** Why a token was refused: `expired` (its `exp` has passed) or `invalid` (anything else). */
+export class TokenError extends Error {
+  constructor(
+    readonly code: 'expired' | 'invalid',
+    options?: { cause?: unknown },
+  ) {
+    super(code === 'expired' ? 'Signature has expired.' : 'Error decoding signature.', options);
+    this.name = 'TokenError';
+  }
+}
+
+export interface TokenUser {
+  id: number;
+  username: string;
+  isStaff: boolean;
+}
+
+export interface AccessClaims {
+  userId: number;
+  username: string;
+  isStaff: boolean;
+  /** When the user first logged in, in seconds: refreshing keeps it. */
+  origIat: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export interface ActivationClaims {
+  userId: number;
+  jti: string;
+}
+
+const keysBySettings = new WeakMap<Settings, Promise<CryptoKey>>();
+
+/** The HMAC key, imported once per Settings object (so once per isolate), not per request. */
+function signingKey(settings: Settings): Promise<CryptoKey> {
+  let key = keysBySettings.get(settings);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', settings.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    keysBySettings.set(settings, key);
+  }
+  return key;
+}
+
+const epochSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
+
+async function sign(
+  kind: TokenKind,
+  claims: JWTPayload,
+  subject: number,
+  lifetime: number,
+  settings: Settings,
+  now: Date,
+  jti: string,
+): Promise<string> {
+  const iat = epochSeconds(now);
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPES[kind] })
+    .setSubject(String(subject))
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetime)
+    .setJti(jti);
+  if (settings.jwtIssuer) jwt.setIssuer(settings.jwtIssuer);
+  if (settings.jwtAudience) jwt.setAudience(settings.jwtAudience);
+  return jwt.sign(await signingKey(settings));
+}
+
+/** A new access token; pass `origIat` when refreshing so the refresh window does not move. */
+export function issueAccessToken(
+  user: TokenUser,
+  settings: Settings,
+  { origIat, now = new Date() }: { origIat?: number; now?: Date } = {},
+): Promise<string> {
+  const claims = {
+    user_id: user.id,
+    username: user.username,
+    is_staff: user.isStaff,
+    orig_iat: origIat ?? epochSeconds(now),
+  };
+  return sign('access', claims, user.id, settings.jwtExpirationDelta, settings, now, crypto.randomUUID());
+}
+
+/** An activation token; its `jti` is stored with the user so the link works only once. */
+export function issueActivationToken(
+  userId: number,
+  jti: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<string> {
+  return sign('activation', { user_id: userId }, userId, settings.activationExpirationDelta, settings, now, jti);
+}
+
+async function verify(kind: TokenKind, token: string, lifetime: number, settings: Settings, now: Date) {
+  try {
+    const { payload } = await jwtVerify(token, await signingKey(settings), {
+      algorithms: ALLOWED_ALGORITHMS,
+      typ: TOKEN_TYPES[kind],
+      issuer: settings.jwtIssuer,
+      audience: settings.jwtAudience,
+      clockTolerance: settings.jwtLeeway,
+      // Also rejects an `iat` in the future.
+      maxTokenAge: lifetime,
+      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'user_id'],
+      currentDate: now,
+    });
+    if (typeof payload.jti !== 'string' || !isUserId(payload.user_id) || payload.sub !== String(payload.user_id)) {
+      throw new TokenError('invalid');
+    }
+    return payload as JWTPayload & { user_id: number; jti: string };
+  } catch (error) {
+    throw toTokenError(error);
+  }
+}
+
+function isUserId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** Maps every jose failure to one of our two token errors, keeping the original as `cause`. */
+function toTokenError(error: unknown): TokenError {
+  if (error instanceof TokenError) return error;
+  if (error instanceof errors.JWTExpired) return new TokenError('expired', { cause: error });
+  if (error instanceof errors.JOSEError) return new TokenError('invalid', { cause: error });
+  throw error;
+}
+
+export async function verifyAccessToken(token: string, settings: Settings, now = new Date()): Promise<AccessClaims> {
+  const payload = await verify('access', token, settings.jwtExpirationDelta, settings, now);
+  const { username, is_staff: isStaff, orig_iat: origIat, iat, exp } = payload;
+  if (
+    typeof username !== 'string' ||
+    typeof isStaff !== 'boolean' ||
+    typeof origIat !== 'number' ||
+    !Number.isSafeInteger(origIat) ||
+    origIat > (iat ?? 0) ||
+    iat === undefined ||
+    exp === undefined
+  ) {
+    throw new TokenError('invalid');
+  }
+  return { userId: payload.user_id, username, isStaff, origIat, iat, exp, jti: payload.jti };
+}
+
+export async function verifyActivationToken(token: string, settings: Settings, now = new Date()): Promise<ActivationClaims> {
+  const payload = await verify('activation', token, settings.activationExpirationDelta, settings, now);
+  return { userId: payload.user_id, jti: payload.jti };
+}
+
+/** True when a token first issued at `origIat` may no longer be refreshed. */
+export function refreshHasExpired(origIat: number, settings: Settings, now = new Date()): boolean {
+  return epochSeconds(now) > origIat + settings.jwtRefreshExpirationDelta;
+}
