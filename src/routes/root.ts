@@ -1,0 +1,17 @@
+import { Hono } from 'hono';
+import { authenticate } from '../auth/middleware';
+import type { AppEnv } from '../env';
+
+export const rootRoutes = new Hono<AppEnv>();
+
+/** The API root (DRF's DefaultRouter view): absolute links to what the API serves. */
+rootRoutes.get('/', authenticate, (c) => {
+  const base = c.var.settings.siteUrl;
+  return c.json({
+    register: `${base}/api-register/`,
+    activate: `${base}/api-activate/`,
+    obtain_token: `${base}/auth/obtain_token/`,
+    refresh_token: `${base}/auth/refresh_token/`,
+    verify_token: `${base}/auth/verify_token/`,
+  });
+});
