@@ -1,0 +1,126 @@
+/** Builds users, tokens and requests for tests; every test makes its own data with unique names. */
+import { env, exports } from 'cloudflare:workers';
+import { createApp } from '../src/app';
+import { hashPassword } from '../src/auth/passwords';
+import { issueAccessToken, issueActivationToken } from '../src/auth/tokens';
+import { getSettings } from '../src/config';
+import { getDb } from '../src/db/client';
+import { users } from '../src/db/schema';
+
+export const SITE_URL = 'http://localhost:8787';
+
+export const settings = () => getSettings(env);
+
+/** A request through the Worker's real entry point. */
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`http://api.test${path}`, init));
+}
+
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return call(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
+export function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
+  return createApp().request(`http://api.test${path}`, init, { ...env, ...overrides });
+}
+
+let counter = 0;
+export const uniqueName = (prefix = 'user') => `${prefix}_${Date.now().toString(36)}_${(counter++).toString(36)}`;
+
+export interface TestUser {
+  id: number;
+  username: string;
+  password: string;
+  isStaff: boolean;
+}
+
+/** Inserts a user straight into D1 (active unless told otherwise). */
+export async function createUser({
+  password = 'correct horse battery staple',
+  isActive = true,
+  isStaff = false,
+  username = uniqueName(),
+  passwordHash,
+}: { password?: string; isActive?: boolean; isStaff?: boolean; username?: string; passwordHash?: string } = {}): Promise<TestUser> {
+  const [row] = await getDb(env.DB)
+    .insert(users)
+    .values({ username, email: `${username}@example.com`, password: passwordHash ?? (await hashPassword(password)), isActive, isStaff })
+    .returning({ id: users.id });
+  return { id: row!.id, username, password, isStaff };
+}
+
+export const accessTokenFor = (user: TestUser, options?: Parameters<typeof issueAccessToken>[2]) =>
+  issueAccessToken(user, settings(), options);
+
+export const activationTokenFor = (userId: number, jti: string, now?: Date) =>
+  issueActivationToken(userId, jti, settings(), now);
+
+export async function obtainToken(username: string, password: string): Promise<string> {
+  const response = await postJson('/api-auth/', { username, password });
+  if (response.status !== 200) throw new Error(`obtain failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** Registers a user and returns the activation URL the API answered with. */
+export async function register(username = uniqueName(), password = 'a long enough password'): Promise<{ username: string; password: string; confirmationUrl: string }> {
+  const response = await postJson('/api-register/', { username, password, email: `${username}@example.com` });
+  if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
+  const { confirmation_url } = (await response.json()) as { confirmation_url: string };
+  return { username, password, confirmationUrl: confirmation_url };
+}
+
+/** The path of an absolute URL built from SITE_URL, to call it through the test entry point. */
+export const pathOf = (url: string) => new URL(url).pathname;
+
+/** Splits a JWT into its decoded header and payload (no verification: for assertions only). */
+export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))));
+  return { header, payload };
+}
+
+/** Wraps a D1 binding so a test can count the statements a request sends to the database. */
+export function countingD1(binding: D1Database): { binding: D1Database; count: () => number } {
+  let statements = 0;
+  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
+        if (['all', 'run', 'first', 'raw'].includes(property as string)) {
+          return (...args: unknown[]) => {
+            statements++;
+            return value.apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const wrapped = new Proxy(binding, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'prepare') return (sql: string) => wrapStatement(value.call(target, sql));
+      if (property === 'batch') {
+        return (statements_: D1PreparedStatement[]) => {
+          statements++;
+          return value.call(target, statements_);
+        };
+      }
+      if (property === 'exec') {
+        return (sql: string) => {
+          statements++;
+          return value.call(target, sql);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { binding: wrapped, count: () => statements };
+}

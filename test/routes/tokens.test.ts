@@ -1,0 +1,208 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { getDb } from '../../src/db/client';
+import { users } from '../../src/db/schema';
+import {
+  accessTokenFor,
+  activationTokenFor,
+  call,
+  callWithEnv,
+  createUser,
+  decodeJwt,
+  obtainToken,
+  postJson,
+  uniqueName,
+} from '../helpers';
+
+const INVALID_CREDENTIALS = { non_field_errors: ['Unable to log in with provided credentials.'] };
+const epoch = (iso: string) => Date.parse(iso) / 1000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe.each(['/api-auth/', '/auth/obtain_token/'])('POST %s', (path) => {
+  it('answers 200 {"token"} for an active user, from a JSON body', async () => {
+    const user = await createUser();
+    const response = await postJson(path, { username: user.username, password: user.password });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { token: string };
+    expect(Object.keys(body)).toEqual(['token']);
+    const { header, payload } = decodeJwt(body.token);
+    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    expect(payload).toMatchObject({ sub: String(user.id), user_id: user.id, username: user.username });
+    expect(payload.exp).toBe((payload.iat as number) + 300);
+    expect(payload.orig_iat).toBe(payload.iat);
+    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('accepts a form body and works without the trailing slash', async () => {
+    const user = await createUser();
+    const response = await call(path.replace(/\/$/, ''), {
+      method: 'POST',
+      body: new URLSearchParams({ username: user.username, password: user.password }),
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers 400 naming the missing fields', async () => {
+    const response = await postJson(path, {});
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ username: ['This field is required.'], password: ['This field is required.'] });
+  });
+
+  it('answers one body for a wrong password, an unknown user and an inactive user', async () => {
+    const active = await createUser();
+    const inactive = await createUser({ isActive: false });
+    const attempts = [
+      { username: active.username, password: 'wrong password' },
+      { username: uniqueName('nobody'), password: 'whatever' },
+      { username: inactive.username, password: inactive.password },
+    ];
+    for (const attempt of attempts) {
+      const response = await postJson(path, attempt);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual(INVALID_CREDENTIALS);
+    }
+  });
+});
+
+describe('POST /api-auth/ with imported Django password hashes', () => {
+  it('logs in a user whose hash was made by Django (PBKDF2-SHA256, 100,000 iterations)', async () => {
+    const user = await createUser({
+      passwordHash: 'pbkdf2_sha256$100000$djangosalt123$wIulF+RYJMkLn80l+H0XdyqTITC9EX8pJpNsksbGdTI=',
+    });
+    expect(await obtainToken(user.username, 'tutorial-pass')).toMatch(/^ey/);
+  });
+
+  it('refuses, with the usual 400 and never a 500, a hash with more iterations than Workers allow', async () => {
+    const user = await createUser({ passwordHash: 'pbkdf2_sha256$600000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const response = await postJson('/api-auth/', { username: user.username, password: 'anything' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(INVALID_CREDENTIALS);
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining('600000 PBKDF2 iterations'));
+    errors.mockRestore();
+  });
+});
+
+describe('POST /auth/refresh_token/', () => {
+  it('answers a new token that keeps orig_iat and expires later', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-03-01T08:00:00Z'));
+    const user = await createUser();
+    const first = await obtainToken(user.username, user.password);
+
+    vi.setSystemTime(new Date('2026-03-01T08:04:00Z'));
+    const response = await postJson('/auth/refresh_token/', { token: first });
+    expect(response.status).toBe(200);
+    const { token } = (await response.json()) as { token: string };
+    const before = decodeJwt(first).payload;
+    const after = decodeJwt(token).payload;
+    expect(after.orig_iat).toBe(epoch('2026-03-01T08:00:00Z'));
+    expect(after.orig_iat).toBe(before.orig_iat);
+    expect(after.iat).toBe(epoch('2026-03-01T08:04:00Z'));
+    expect(after.exp).toBe(epoch('2026-03-01T08:09:00Z'));
+    expect(after.jti).not.toBe(before.jti);
+  });
+
+  it('answers 400 "Signature has expired." for an expired token', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-03-01T08:00:00Z'));
+    const user = await createUser();
+    const token = await obtainToken(user.username, user.password);
+    vi.setSystemTime(new Date('2026-03-01T08:05:00Z'));
+    const response = await postJson('/auth/refresh_token/', { token });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ non_field_errors: ['Signature has expired.'] });
+  });
+
+  it('answers 400 "Refresh has expired." once orig_iat + JWT_REFRESH_EXPIRATION_DELTA has passed', async () => {
+    const user = await createUser();
+    const now = Math.floor(Date.now() / 1000);
+    const stillRefreshable = await accessTokenFor(user, { origIat: now - 7 * 86400 + 5 });
+    expect((await postJson('/auth/refresh_token/', { token: stillRefreshable })).status).toBe(200);
+
+    const tooOld = await accessTokenFor(user, { origIat: now - 7 * 86400 - 1 });
+    const response = await postJson('/auth/refresh_token/', { token: tooOld });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ non_field_errors: ['Refresh has expired.'] });
+  });
+
+  it('refuses an activation token', async () => {
+    const user = await createUser();
+    const response = await postJson('/auth/refresh_token/', { token: await activationTokenFor(user.id, crypto.randomUUID()) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ non_field_errors: ['Error decoding signature.'] });
+  });
+
+  it('refuses a token whose user was deleted or deactivated', async () => {
+    const deleted = await createUser();
+    const deletedToken = await obtainToken(deleted.username, deleted.password);
+    await getDb(env.DB).delete(users).where(eq(users.id, deleted.id));
+    const gone = await postJson('/auth/refresh_token/', { token: deletedToken });
+    expect(gone.status).toBe(400);
+    expect(await gone.json()).toEqual({ non_field_errors: ["User doesn't exist."] });
+
+    const disabled = await createUser();
+    const disabledToken = await obtainToken(disabled.username, disabled.password);
+    await getDb(env.DB).update(users).set({ isActive: false }).where(eq(users.id, disabled.id));
+    const refused = await postJson('/auth/refresh_token/', { token: disabledToken });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ non_field_errors: ['User account is disabled.'] });
+  });
+
+  it('answers 400 when the token is missing', async () => {
+    const response = await postJson('/auth/refresh_token/', {});
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ token: ['This field is required.'] });
+  });
+
+  it('answers 403 when JWT_ALLOW_REFRESH is false', async () => {
+    const user = await createUser();
+    const token = await accessTokenFor(user);
+    const response = await callWithEnv({ JWT_ALLOW_REFRESH: 'false' }, '/auth/refresh_token/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ detail: 'Token refresh is disabled.' });
+  });
+
+  it('ignores a stale Authorization header, as the tutorial\'s token views do', async () => {
+    const user = await createUser();
+    const token = await obtainToken(user.username, user.password);
+    const response = await postJson('/auth/refresh_token/', { token }, { Authorization: 'Bearer expired.or.garbage' });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('POST /auth/verify_token/', () => {
+  it('answers 200 with the same token when it is valid', async () => {
+    const user = await createUser();
+    const token = await obtainToken(user.username, user.password);
+    const response = await postJson('/auth/verify_token/', { token });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ token });
+  });
+
+  it('answers 400 for an expired, a malformed and an activation token', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-03-01T08:00:00Z'));
+    const user = await createUser();
+    const expired = await accessTokenFor(user);
+    vi.setSystemTime(new Date('2026-03-01T09:00:00Z'));
+    const cases: [string, string][] = [
+      [expired, 'Signature has expired.'],
+      ['abc.def.ghi', 'Error decoding signature.'],
+      [await activationTokenFor(user.id, crypto.randomUUID()), 'Error decoding signature.'],
+    ];
+    for (const [token, message] of cases) {
+      const response = await postJson('/auth/verify_token/', { token });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ non_field_errors: [message] });
+    }
+  });
+});
