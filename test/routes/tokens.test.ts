@@ -68,6 +68,22 @@ describe.each(['/api-auth/', '/auth/obtain_token/'])('POST %s', (path) => {
   });
 });
 
+describe('POST /api-auth/ and user enumeration', () => {
+  it('does the same PBKDF2 work for an unknown username as for a wrong password', async () => {
+    const user = await createUser();
+    const iterationsPerLogin = async (username: string) => {
+      const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
+      expect((await postJson('/api-auth/', { username, password: 'wrong password' })).status).toBe(400);
+      const iterations = deriveBits.mock.calls.map(([algorithm]) => (algorithm as Pbkdf2Params).iterations);
+      deriveBits.mockRestore();
+      return iterations;
+    };
+    const known = await iterationsPerLogin(user.username);
+    expect(known).toEqual([100_000]);
+    expect(await iterationsPerLogin(uniqueName('nobody'))).toEqual(known);
+  });
+});
+
 describe('POST /api-auth/ with imported Django password hashes', () => {
   it('logs in a user whose hash was made by Django (PBKDF2-SHA256, 100,000 iterations)', async () => {
     const user = await createUser({

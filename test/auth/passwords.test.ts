@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  hashPassword,
+  MAX_PBKDF2_ITERATIONS,
+  PBKDF2_ITERATIONS,
+  UnsupportedPasswordHash,
+  verifyAgainstDummy,
+  verifyPassword,
+} from '../../src/auth/passwords';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('password hashing', () => {
+  it("stores Django's pbkdf2_sha256$<iterations>$<salt>$<base64 hash> format with a fresh salt each time", async () => {
+    const first = await hashPassword('s3cret');
+    const second = await hashPassword('s3cret');
+    expect(first).toMatch(/^pbkdf2_sha256\$100000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{43}=$/);
+    expect(first).not.toBe(second);
+    expect(await verifyPassword('s3cret', first)).toBe(true);
+    expect(await verifyPassword('s3cret ', first)).toBe(false);
+    expect(await verifyPassword('', first)).toBe(false);
+  });
+
+  // Cloudflare's production runtime throws on PBKDF2 above 100,000 iterations; wrangler dev and
+  // this test pool do not, so this is the only guard against shipping a hash production refuses.
+  it('never asks WebCrypto for more than the 100,000 iterations production allows', async () => {
+    expect(PBKDF2_ITERATIONS).toBeLessThanOrEqual(100_000);
+    expect(MAX_PBKDF2_ITERATIONS).toBe(100_000);
+    const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
+    await hashPassword('pw');
+    await verifyPassword('pw', await hashPassword('pw', 1000));
+    await verifyAgainstDummy('pw');
+    for (const [algorithm] of deriveBits.mock.calls) {
+      expect((algorithm as Pbkdf2Params).iterations).toBeLessThanOrEqual(100_000);
+    }
+    await expect(hashPassword('pw', 100_001)).rejects.toThrow(UnsupportedPasswordHash);
+  });
+
+  it('refuses a stored hash above the cap with UnsupportedPasswordHash, before any PBKDF2 work', async () => {
+    const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
+    const django5Hash = 'pbkdf2_sha256$870000$abcdefgh$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+    await expect(verifyPassword('pw', django5Hash)).rejects.toThrow(/870000 PBKDF2 iterations/);
+    expect(deriveBits).not.toHaveBeenCalled();
+  });
+
+  it('verifies a hash made by Django (Python hashlib, 1,000 iterations)', async () => {
+    const hash = 'pbkdf2_sha256$1000$somesalt$3UXLHR2dsBArfqHwukhrdUO9gJfc1BvmMq0GPd9sP6E=';
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    expect(await verifyPassword('correct horsE', hash)).toBe(false);
+  });
+
+  it("treats Django's unusable password and malformed hashes as no match", async () => {
+    for (const stored of ['!unusable', 'pbkdf2_sha256$abc$salt$hash', 'pbkdf2_sha256$1000$salt', 'pbkdf2_sha256$1000$salt$%%%']) {
+      expect(await verifyPassword('pw', stored)).toBe(false);
+    }
+    await expect(verifyPassword('pw', 'argon2$argon2id$v=19$...')).rejects.toThrow(UnsupportedPasswordHash);
+  });
+
+  it('does the same PBKDF2 work for an unknown user as for a real check', async () => {
+    const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
+    expect(await verifyAgainstDummy('anything')).toBe(false);
+    expect(deriveBits).toHaveBeenCalledTimes(1);
+    expect((deriveBits.mock.calls[0]![0] as Pbkdf2Params).iterations).toBe(PBKDF2_ITERATIONS);
+  });
+});

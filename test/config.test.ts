@@ -1,0 +1,94 @@
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { getSettings, parseDuration, parseSettings, SettingsError } from '../src/config';
+import { callWithEnv } from './helpers';
+
+const SECRET = 'a-development-secret-of-32-bytes!!';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['300', 300],
+    ['45s', 45],
+    ['5m', 300],
+    ['1h', 3600],
+    ['7d', 604800],
+    [' 2h ', 7200],
+  ])('reads %j as %i seconds', (raw, seconds) => {
+    expect(parseDuration('X', raw)).toBe(seconds);
+  });
+
+  it.each(['', 'soon', '-5', '1.5h', '5 minutes', '3w'])('refuses %j, naming the setting', (raw) => {
+    expect(() => parseDuration('JWT_LEEWAY', raw)).toThrow(/^JWT_LEEWAY must be a duration/);
+  });
+});
+
+describe('parseSettings', () => {
+  it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
+    expect(parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'https://api.example.com/' })).toEqual({
+      jwtSecret: new TextEncoder().encode(SECRET),
+      jwtExpirationDelta: 300,
+      jwtRefreshExpirationDelta: 7 * 86400,
+      jwtAllowRefresh: true,
+      jwtAuthHeaderPrefixes: ['bearer', 'jwt'],
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      jwtLeeway: 0,
+      activationExpirationDelta: 7200,
+      activationDelivery: 'response',
+      siteUrl: 'https://api.example.com',
+      corsAllowedOrigins: [],
+    });
+  });
+
+  it('returns frozen settings, parsed once per env object', () => {
+    const settings = getSettings(env);
+    expect(Object.isFrozen(settings)).toBe(true);
+    expect(getSettings(env)).toBe(settings);
+  });
+
+  it.each([
+    [{}, 'JWT_SECRET'],
+    [{ JWT_SECRET: 'x'.repeat(31) }, 'JWT_SECRET'],
+    [{ JWT_SECRET: SECRET, SITE_URL: 'not a url' }, 'SITE_URL'],
+    [{ JWT_SECRET: SECRET, JWT_ALLOW_REFRESH: 'maybe' }, 'JWT_ALLOW_REFRESH'],
+    [{ JWT_SECRET: SECRET, JWT_AUTH_HEADER_PREFIX: ' , ' }, 'JWT_AUTH_HEADER_PREFIX'],
+    [{ JWT_SECRET: SECRET, ACTIVATION_DELIVERY: 'pigeon' }, 'ACTIVATION_DELIVERY'],
+    [{ JWT_SECRET: SECRET, CORS_ALLOWED_ORIGINS: 'app.example.com' }, 'CORS_ALLOWED_ORIGINS'],
+  ])('refuses %j, naming %s', (overrides, setting) => {
+    const error = (() => {
+      try {
+        parseSettings({ SITE_URL: 'http://localhost:8787', ...overrides });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as SettingsError).setting).toBe(setting);
+  });
+});
+
+describe('a misconfigured Worker', () => {
+  it.each([
+    [{ JWT_SECRET: undefined }, 'JWT_SECRET is not set'],
+    [{ JWT_SECRET: 'too-short' }, 'JWT_SECRET must be at least 32 bytes long (got 9)'],
+    [{ JWT_EXPIRATION_DELTA: 'soon' }, 'JWT_EXPIRATION_DELTA must be a duration'],
+    [{ SITE_URL: '' }, 'SITE_URL is not set'],
+  ])('answers every request with 500 naming the setting (%j)', async (overrides, message) => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    for (const [path, init] of [
+      ['/', undefined],
+      ['/api-auth/', { method: 'POST', body: new URLSearchParams({ username: 'a', password: 'b' }) }],
+      ['/no/such/route/', undefined],
+    ] as const) {
+      const response = await callWithEnv(overrides, path, init);
+      expect(response.status).toBe(500);
+      const body = (await response.json()) as { detail: string };
+      expect(body.detail.startsWith(`Server misconfigured: ${message}`)).toBe(true);
+    }
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining(message));
+  });
+});
