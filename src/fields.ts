@@ -1,5 +1,5 @@
 /** Zod builders for request fields, with the coercions and limits of DRF's serializer fields. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Like DRF's CharField: accepts strings and numbers, trims unless told not to, rejects blank. */
 export function charField({ maxLength, trim = true }: { maxLength: number; trim?: boolean }) {

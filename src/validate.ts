@@ -2,7 +2,7 @@
  * The shared validation hook: a schema failure becomes 400 `{"field": ["message"]}` with
  * Django REST Framework's wording.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldErrors, type FieldErrors } from './errors';
 
 type Issue = z.core.$ZodRawIssue;

@@ -12,7 +12,7 @@ export const SITE_URL = 'http://localhost:8787';
 export const settings = () => getSettings(env);
 
 /** A request through the Worker's real entry point. */
-export function call(path: string, init?: RequestInit): Promise<Response> {
+export async function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://api.test${path}`, init));
 }
 
@@ -25,7 +25,7 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
 }
 
 /** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
-export function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
+export async function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
   return createApp().request(`http://api.test${path}`, init, { ...env, ...overrides });
 }
 

@@ -4,7 +4,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Settings } from '../config';
 import { getDb, isUniqueViolation, type Database } from '../db/client';
 import { users } from '../db/schema';

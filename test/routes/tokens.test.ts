@@ -74,7 +74,7 @@ describe('POST /api-auth/ and user enumeration', () => {
     const iterationsPerLogin = async (username: string) => {
       const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
       expect((await postJson('/api-auth/', { username, password: 'wrong password' })).status).toBe(400);
-      const iterations = deriveBits.mock.calls.map(([algorithm]) => (algorithm as Pbkdf2Params).iterations);
+      const iterations = deriveBits.mock.calls.map(([algorithm]) => (algorithm as { iterations: number }).iterations);
       deriveBits.mockRestore();
       return iterations;
     };
