@@ -117,6 +117,8 @@ export function parseSettings(env: Record<string, unknown>): Settings {
   const text = (name: string, fallback: string): string => {
     const value = env[name];
     if (value === undefined || value === null) return fallback;
+    // wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or boolean.
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     if (typeof value !== 'string') throw new SettingsError(name, 'must be a string');
     return value;
   };
