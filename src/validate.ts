@@ -2,8 +2,10 @@
  * The shared validation hook: a schema failure becomes 400 `{"field": ["message"]}` with
  * Django REST Framework's wording.
  */
+import type { Context } from 'hono';
 import * as z from 'zod';
 import { fieldErrors, type FieldErrors } from './errors';
+import { readBody } from './http/body';
 
 type Issue = z.core.$ZodRawIssue;
 
@@ -62,4 +64,9 @@ export function validate<T extends z.ZodType>(schema: T, data: unknown): z.outpu
   const result = schema.safeParse(data, { error: drfMessage });
   if (!result.success) throw fieldErrors(toFieldErrors(result.error));
   return result.data;
+}
+
+/** The request body (JSON, form or multipart), validated by `schema`. */
+export async function validBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  return validate(schema, await readBody(c));
 }

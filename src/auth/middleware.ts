@@ -7,6 +7,16 @@ import type { AppEnv } from '../env';
 import { authenticationFailed } from '../errors';
 import { TokenError, verifyAccessToken } from './tokens';
 
+/** The token check's result; a TokenError becomes DRF's 401 with `WWW-Authenticate`. */
+export async function unauthorizedOnTokenError<T>(check: Promise<T>): Promise<T> {
+  try {
+    return await check;
+  } catch (error) {
+    if (error instanceof TokenError) throw authenticationFailed(error.message, error);
+    throw error;
+  }
+}
+
 /** Longer headers are refused before any parsing or crypto. */
 const MAX_AUTHORIZATION_LENGTH = 8192;
 
@@ -29,13 +39,8 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
         throw authenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
       }
       if (header.length > MAX_AUTHORIZATION_LENGTH) throw authenticationFailed('Error decoding signature.');
-      try {
-        const claims = await verifyAccessToken(credentials[0]!, settings);
-        c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
-      } catch (error) {
-        if (error instanceof TokenError) throw authenticationFailed(error.message, error);
-        throw error;
-      }
+      const claims = await unauthorizedOnTokenError(verifyAccessToken(credentials[0]!, settings));
+      c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
     }
   }
   await next();

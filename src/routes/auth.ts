@@ -9,9 +9,9 @@ import type { Settings } from '../config';
 import { getDb, isUniqueViolation, type Database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
-import { authenticationFailed, detail, fieldErrors, nonFieldError } from '../errors';
+import { detail, fieldErrors, nonFieldError } from '../errors';
 import { charField, emailField, passwordField, usernameField } from '../fields';
-import { readBody } from '../http/body';
+import { unauthorizedOnTokenError } from '../auth/middleware';
 import { hashPassword, UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
 import {
   issueAccessToken,
@@ -22,7 +22,7 @@ import {
   verifyActivationToken,
   type AccessClaims,
 } from '../auth/tokens';
-import { validate } from '../validate';
+import { validBody } from '../validate';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
 const credentialsBody = z.object({ username: charField({ maxLength: 150 }), password: passwordField() });
@@ -32,14 +32,10 @@ const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
 
 export const authRoutes = new Hono<AppEnv>();
 
-async function bodyOf<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
-  return validate(schema, await readBody(c));
-}
-
 const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/api-activate/${token}/`;
 
 authRoutes.post('/api-register', async (c) => {
-  const { username, password, email } = await bodyOf(c, registerBody);
+  const { username, password, email } = await validBody(c, registerBody);
   const settings = c.var.settings;
   const activationJti = crypto.randomUUID();
   let created: { id: number } | undefined;
@@ -61,13 +57,7 @@ authRoutes.post('/api-register', async (c) => {
 
 /** Activates the user the token names, once: the stored `jti` is cleared in the same statement. */
 async function activate(c: Context<AppEnv>, token: string) {
-  let claims;
-  try {
-    claims = await verifyActivationToken(token, c.var.settings);
-  } catch (error) {
-    if (error instanceof TokenError) throw authenticationFailed(error.message, error);
-    throw error;
-  }
+  const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.var.settings));
   const activated = await getDb(c.env.DB)
     .update(users)
     .set({ isActive: true, activationJti: null })
@@ -79,10 +69,10 @@ async function activate(c: Context<AppEnv>, token: string) {
 
 authRoutes.get('/api-activate/:token', (c) => activate(c, c.req.param('token')));
 
-authRoutes.post('/api-activate', async (c) => activate(c, (await bodyOf(c, tokenBody)).token));
+authRoutes.post('/api-activate', async (c) => activate(c, (await validBody(c, tokenBody)).token));
 
 async function obtainToken(c: Context<AppEnv>) {
-  const { username, password } = await bodyOf(c, credentialsBody);
+  const { username, password } = await validBody(c, credentialsBody);
   const user = await getDb(c.env.DB).query.users.findFirst({
     columns: { id: true, username: true, password: true, isActive: true, isStaff: true },
     where: eq(users.username, username.normalize('NFKC')),
@@ -131,7 +121,7 @@ async function activeUser(db: Database, userId: number) {
 authRoutes.post('/auth/refresh_token', async (c) => {
   const settings = c.var.settings;
   if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
-  const { token } = await bodyOf(c, tokenBody);
+  const { token } = await validBody(c, tokenBody);
   const claims = await verifiedClaims(token, settings);
   if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
   const user = await activeUser(getDb(c.env.DB), claims.userId);
@@ -139,7 +129,7 @@ authRoutes.post('/auth/refresh_token', async (c) => {
 });
 
 authRoutes.post('/auth/verify_token', async (c) => {
-  const { token } = await bodyOf(c, tokenBody);
+  const { token } = await validBody(c, tokenBody);
   const claims = await verifiedClaims(token, c.var.settings);
   await activeUser(getDb(c.env.DB), claims.userId);
   return c.json({ token });

@@ -17,6 +17,16 @@ const user = { id: 7, username: 'alice', isStaff: false };
 const T0 = new Date('2026-05-01T12:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
+/** An access-shaped token signed with the service's own secret, outside the service's code. */
+const signWithSecret = (claims: Record<string, unknown>, alg: string) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg, typ: 'at+jwt' })
+    .setSubject('7')
+    .setIssuedAt(T0)
+    .setExpirationTime(at(300))
+    .setJti('j')
+    .sign(new TextEncoder().encode(SECRET));
+
 async function expectTokenError(promise: Promise<unknown>, code: 'expired' | 'invalid') {
   const error = await promise.then(
     () => undefined,
@@ -66,25 +76,12 @@ describe('access tokens', () => {
     const claims = { user_id: 7, username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 };
     const unsecured = new UnsecuredJWT(claims).setSubject('7').setIssuedAt(T0).setExpirationTime(at(300)).setJti('j').encode();
     await expectTokenError(verifyAccessToken(unsecured, settings, T0), 'invalid');
-    const hs512 = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS512', typ: 'at+jwt' })
-      .setSubject('7')
-      .setIssuedAt(T0)
-      .setExpirationTime(at(300))
-      .setJti('j')
-      .sign(new TextEncoder().encode(SECRET));
-    await expectTokenError(verifyAccessToken(hs512, settings, T0), 'invalid');
+    await expectTokenError(verifyAccessToken(await signWithSecret(claims, 'HS512'), settings, T0), 'invalid');
   });
 
   it('are refused when a claim has the wrong type, even with a valid signature', async () => {
     const settings = settingsWith();
-    const forged = await new SignJWT({ user_id: '7', username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 })
-      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
-      .setSubject('7')
-      .setIssuedAt(T0)
-      .setExpirationTime(at(300))
-      .setJti('j')
-      .sign(new TextEncoder().encode(SECRET));
+    const forged = await signWithSecret({ user_id: '7', username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 }, 'HS256');
     await expectTokenError(verifyAccessToken(forged, settings, T0), 'invalid');
   });
 
