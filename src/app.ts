@@ -4,10 +4,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { getSettings, type Settings } from './config';
 import type { AppEnv } from './env';
-import { detail, renderError } from './errors';
+import { detail, notFound, renderError } from './errors';
 import { answerOtherMethods } from './http/methods';
 import { authRoutes } from './routes/auth';
 import { rootRoutes } from './routes/root';
+import { tasksRoutes } from './routes/tasks';
+import { usersRoutes } from './routes/users';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -52,9 +54,13 @@ export function createApp(): Hono<AppEnv> {
 
   app.route('/', rootRoutes);
   app.route('/', authRoutes);
+  app.route('/tasks', tasksRoutes);
+  app.route('/users', usersRoutes);
   answerOtherMethods(app);
 
-  app.notFound((c) => c.json({ detail: 'Not found.' }, 404));
+  app.notFound(() => {
+    throw notFound();
+  });
   app.onError(renderError);
   return app;
 }

@@ -37,6 +37,10 @@ export const nonFieldError = (message: string, cause?: unknown) =>
 export const authenticationFailed = (message: string, cause?: unknown) =>
   new ApiError(401, { detail: message }, { 'WWW-Authenticate': WWW_AUTHENTICATE }, { cause });
 
+export const notAuthenticated = () => authenticationFailed('Authentication credentials were not provided.');
+
+export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
+
 export const notFound = () => detail(404, 'Not found.');
 
 export const methodNotAllowed = (method: string, allowed: readonly string[]) =>

@@ -24,6 +24,18 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
   });
 }
 
+/** A JSON request with a token (`Bearer` unless another prefix is given). */
+export function send(
+  method: string,
+  path: string,
+  { token, body, prefix = 'Bearer' }: { token?: string; body?: unknown; prefix?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `${prefix} ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return call(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
 /** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
 export async function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
   return createApp().request(`http://api.test${path}`, init, { ...env, ...overrides });

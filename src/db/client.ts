@@ -15,10 +15,13 @@ export function getDb(binding: D1Database): Database {
   return db;
 }
 
-/** True when `error` (or its cause) is SQLite's unique-constraint failure on `table.column`. */
-export function isUniqueViolation(error: unknown, column: string): boolean {
+/**
+ * True when `error` (or its cause) is SQLite's constraint failure with `message`, such as
+ * `UNIQUE constraint failed: users.username` or `FOREIGN KEY constraint failed`.
+ */
+export function isConstraintViolation(error: unknown, message: string): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
-    if (current.message.includes(`UNIQUE constraint failed: ${column}`)) return true;
+    if (current.message.includes(message)) return true;
   }
   return false;
 }

@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import type { Settings } from '../config';
-import { getDb, isUniqueViolation, type Database } from '../db/client';
+import { getDb, isConstraintViolation, type Database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { detail, fieldErrors, nonFieldError } from '../errors';
@@ -46,7 +46,7 @@ authRoutes.post('/api-register', async (c) => {
       .returning({ id: users.id });
   } catch (error) {
     // The unique index settles concurrent registrations of one name: one wins, the rest land here.
-    if (isUniqueViolation(error, 'users.username')) {
+    if (isConstraintViolation(error, 'UNIQUE constraint failed: users.username')) {
       throw fieldErrors({ username: ['A user with that username already exists.'] });
     }
     throw error;

@@ -8,6 +8,8 @@ export const rootRoutes = new Hono<AppEnv>();
 rootRoutes.get('/', authenticate, (c) => {
   const base = c.var.settings.siteUrl;
   return c.json({
+    tasks: `${base}/tasks/`,
+    users: `${base}/users/`,
     register: `${base}/api-register/`,
     activate: `${base}/api-activate/`,
     obtain_token: `${base}/auth/obtain_token/`,

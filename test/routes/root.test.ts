@@ -6,6 +6,8 @@ describe('GET /', () => {
     const response = await call('/', { headers: { Host: 'evil.example', 'X-Forwarded-Host': 'evil.example' } });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
+      tasks: `${SITE_URL}/tasks/`,
+      users: `${SITE_URL}/users/`,
       register: `${SITE_URL}/api-register/`,
       activate: `${SITE_URL}/api-activate/`,
       obtain_token: `${SITE_URL}/auth/obtain_token/`,

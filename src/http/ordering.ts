@@ -1,0 +1,28 @@
+/** DRF's OrderingFilter (`?ordering=title,-id`), except that a field it does not allow is a 400. */
+import { asc, desc, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import * as z from 'zod';
+
+/**
+ * A query parameter naming columns of `fields`, each optionally prefixed by `-` for descending.
+ * Parses to ORDER BY terms that end with `tiebreaker` so pages never overlap.
+ */
+export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: SQLiteColumn) {
+  const choices = Object.keys(fields).flatMap((name) => [name, `-${name}`]);
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx): SQL[] => {
+      const terms: SQL[] = [];
+      for (const term of (text ?? '').split(',').map((t) => t.trim()).filter(Boolean)) {
+        const column = fields[term.replace(/^-/, '')];
+        if (!column) {
+          ctx.addIssue({ code: 'custom', message: `Select a valid choice. ${term} is not one of the available choices.`, input: text });
+          return z.NEVER;
+        }
+        terms.push(term.startsWith('-') ? desc(column) : asc(column));
+      }
+      return [...terms, asc(tiebreaker)];
+    })
+    .meta({ description: `Comma-separated; one of: ${choices.join(', ')}.` });
+}
