@@ -7,6 +7,7 @@ import type { AppEnv } from './env';
 import { detail, notFound, renderError } from './errors';
 import { answerOtherMethods } from './http/methods';
 import { authRoutes } from './routes/auth';
+import { docsRoutes } from './routes/docs';
 import { rootRoutes } from './routes/root';
 import { tasksRoutes } from './routes/tasks';
 import { usersRoutes } from './routes/users';
@@ -56,6 +57,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', authRoutes);
   app.route('/tasks', tasksRoutes);
   app.route('/users', usersRoutes);
+  app.route('/', docsRoutes);
   answerOtherMethods(app);
 
   app.notFound(() => {

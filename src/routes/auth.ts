@@ -22,6 +22,7 @@ import {
   verifyActivationToken,
   type AccessClaims,
 } from '../auth/tokens';
+import type { Operation } from '../openapi/document';
 import { validBody } from '../validate';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
@@ -134,3 +135,57 @@ authRoutes.post('/auth/verify_token', async (c) => {
   await activeUser(getDb(c.env.DB), claims.userId);
   return c.json({ token });
 });
+
+const tokenOperation = (path: string, summary: string, description?: string): Operation => ({
+  method: 'post',
+  path,
+  tag: 'auth',
+  summary,
+  description,
+  body: credentialsBody,
+  responses: { 200: 'Token', 400: 'FieldErrors' },
+});
+
+export const authOperations: Operation[] = [
+  {
+    method: 'post',
+    path: '/api-register/',
+    tag: 'auth',
+    summary: 'Register an inactive user; the answer holds the activation link',
+    body: registerBody,
+    responses: { 201: 'ConfirmationUrl', 400: 'FieldErrors' },
+  },
+  {
+    method: 'get',
+    path: '/api-activate/{token}/',
+    tag: 'auth',
+    summary: 'Activate the user of an activation link (works once)',
+    responses: { 200: 'UserActivated', 400: 'Detail', 401: 'Detail' },
+  },
+  {
+    method: 'post',
+    path: '/api-activate/',
+    tag: 'auth',
+    summary: 'Activate with the token in the body, for a single-page confirm page',
+    body: tokenBody,
+    responses: { 200: 'UserActivated', 400: 'FieldErrors', 401: 'Detail' },
+  },
+  tokenOperation('/api-auth/', 'Obtain an access token (the tutorial\'s path)'),
+  tokenOperation('/auth/obtain_token/', 'Obtain an access token', 'Inactive users cannot log in; every failure answers the same 400.'),
+  {
+    method: 'post',
+    path: '/auth/refresh_token/',
+    tag: 'auth',
+    summary: 'Exchange a still-valid access token for a new one with the same orig_iat',
+    body: tokenBody,
+    responses: { 200: 'Token', 400: 'FieldErrors', 403: 'Detail' },
+  },
+  {
+    method: 'post',
+    path: '/auth/verify_token/',
+    tag: 'auth',
+    summary: 'Check an access token',
+    body: tokenBody,
+    responses: { 200: 'Token', 400: 'FieldErrors' },
+  },
+];

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { authenticate } from '../auth/middleware';
 import type { AppEnv } from '../env';
+import type { Operation } from '../openapi/document';
 
 export const rootRoutes = new Hono<AppEnv>();
 
@@ -15,5 +16,11 @@ rootRoutes.get('/', authenticate, (c) => {
     obtain_token: `${base}/auth/obtain_token/`,
     refresh_token: `${base}/auth/refresh_token/`,
     verify_token: `${base}/auth/verify_token/`,
+    docs: `${base}/docs`,
+    openapi: `${base}/openapi.json`,
   });
 });
+
+export const rootOperations: Operation[] = [
+  { method: 'get', path: '/', tag: 'api', summary: 'Links to the resources and the docs', auth: 'optional', responses: { 200: 'ApiRoot', 401: 'Detail' } },
+];

@@ -16,6 +16,7 @@ import { ApiError, fieldErrors, notFound, permissionDenied } from '../errors';
 import { charField, dateTimeField, primaryKeyField, queryIntegerField } from '../fields';
 import { orderingQuery } from '../http/ordering';
 import { paginate, paginationQuery } from '../http/pagination';
+import type { Operation } from '../openapi/document';
 import { validate, validBody } from '../validate';
 
 export const taskInput = z.object({
@@ -156,3 +157,31 @@ tasksRoutes.delete('/:id{[0-9]+}', requireUser, async (c) => {
   if (!deleted) throw permissionDenied();
   return c.body(null, 204);
 });
+
+const writeErrors = { 400: 'FieldErrors', 401: 'Detail', 403: 'Detail', 404: 'Detail' } as const;
+
+export const taskOperations: Operation[] = [
+  {
+    method: 'get',
+    path: '/tasks/',
+    tag: 'tasks',
+    summary: 'List tasks',
+    auth: 'optional',
+    query: taskListQuery,
+    responses: { 200: 'TaskPage', 400: 'FieldErrors', 401: 'Detail' },
+  },
+  {
+    method: 'post',
+    path: '/tasks/',
+    tag: 'tasks',
+    summary: 'Create a task',
+    description: '`person` defaults to the caller; only staff may name another user.',
+    auth: 'required',
+    body: taskInput,
+    responses: { 201: 'Task', 400: 'FieldErrors', 401: 'Detail', 403: 'Detail' },
+  },
+  { method: 'get', path: '/tasks/{id}/', tag: 'tasks', summary: 'Read a task', auth: 'optional', responses: { 200: 'Task', 401: 'Detail', 404: 'Detail' } },
+  { method: 'put', path: '/tasks/{id}/', tag: 'tasks', summary: 'Replace a task (owner or staff)', auth: 'required', body: taskInput, responses: { 200: 'Task', ...writeErrors } },
+  { method: 'patch', path: '/tasks/{id}/', tag: 'tasks', summary: 'Change some fields of a task (owner or staff)', auth: 'required', body: taskPatchInput, responses: { 200: 'Task', ...writeErrors } },
+  { method: 'delete', path: '/tasks/{id}/', tag: 'tasks', summary: 'Delete a task (owner or staff)', auth: 'required', responses: { 204: null, 401: 'Detail', 403: 'Detail', 404: 'Detail' } },
+];

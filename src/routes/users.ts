@@ -17,6 +17,7 @@ import { fieldErrors, notFound } from '../errors';
 import { emailField, passwordField } from '../fields';
 import { orderingQuery } from '../http/ordering';
 import { paginate, paginationQuery } from '../http/pagination';
+import type { Operation } from '../openapi/document';
 import { validate, validBody } from '../validate';
 
 export const userListQuery = z.object({
@@ -108,3 +109,27 @@ usersRoutes.get('/:id{[0-9]+}', (c) => {
   if (!Number.isSafeInteger(id)) throw notFound();
   return showUser(c, id);
 });
+
+export const userOperations: Operation[] = [
+  {
+    method: 'get',
+    path: '/users/',
+    tag: 'users',
+    summary: 'List users',
+    auth: 'optional',
+    query: userListQuery,
+    responses: { 200: 'UserPage', 400: 'FieldErrors', 401: 'Detail' },
+  },
+  { method: 'get', path: '/users/{id}/', tag: 'users', summary: 'Read a user', auth: 'optional', responses: { 200: 'User', 401: 'Detail', 404: 'Detail' } },
+  { method: 'get', path: '/users/me/', tag: 'users', summary: 'Read the caller', auth: 'required', responses: { 200: 'User', 401: 'Detail' } },
+  {
+    method: 'patch',
+    path: '/users/me/',
+    tag: 'users',
+    summary: "Change the caller's email or password",
+    description: 'A new `password` needs `current_password`.',
+    auth: 'required',
+    body: userPatchInput,
+    responses: { 200: 'User', 400: 'FieldErrors', 401: 'Detail' },
+  },
+];

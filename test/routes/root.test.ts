@@ -13,6 +13,8 @@ describe('GET /', () => {
       obtain_token: `${SITE_URL}/auth/obtain_token/`,
       refresh_token: `${SITE_URL}/auth/refresh_token/`,
       verify_token: `${SITE_URL}/auth/verify_token/`,
+      docs: `${SITE_URL}/docs`,
+      openapi: `${SITE_URL}/openapi.json`,
     });
   });
 

@@ -1,0 +1,53 @@
+/**
+ * Response shapes, for the OpenAPI document only (responses are built by the serializers in
+ * src/routes/). Each is a named component: `#/components/schemas/<name>`.
+ */
+import * as z from 'zod';
+
+export const components = z.registry<{ id: string; description?: string }>();
+
+function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  components.add(schema, { id, ...(description ? { description } : {}) });
+  return schema;
+}
+
+const id = z.int().positive();
+const absoluteUrl = z.string().meta({ format: 'uri' });
+const dateTime = z.string().meta({ format: 'date-time', examples: ['2016-10-18T19:12:01Z'] });
+
+const task = component(
+  'Task',
+  z.object({ id, url: absoluteUrl, title: z.string().min(1).max(100), person: id, due_to: dateTime }),
+);
+const user = component(
+  'User',
+  z.object({
+    id,
+    url: absoluteUrl,
+    username: z.string().max(150),
+    email: z.string().optional().meta({ description: 'Only shown to the user itself and to staff.' }),
+    tasks: z.array(id),
+  }),
+);
+
+const page = (item: z.ZodType) =>
+  z.object({ count: z.int().nonnegative(), next: absoluteUrl.nullable(), previous: absoluteUrl.nullable(), results: z.array(item) });
+
+export const responses = {
+  Task: task,
+  User: user,
+  TaskPage: component('TaskPage', page(task)),
+  UserPage: component('UserPage', page(user)),
+  Token: component('Token', z.object({ token: z.string().meta({ description: 'An access token (JWT).' }) })),
+  ConfirmationUrl: component('ConfirmationUrl', z.object({ confirmation_url: absoluteUrl })),
+  UserActivated: component('UserActivated', z.tuple([z.literal('User Activated')])),
+  ApiRoot: component('ApiRoot', z.record(z.string(), absoluteUrl), 'Absolute links to what the API serves.'),
+  Detail: component('Detail', z.object({ detail: z.string() }), 'An error about the whole request.'),
+  FieldErrors: component(
+    'FieldErrors',
+    z.record(z.string(), z.array(z.string())),
+    'Messages per field; `non_field_errors` holds those about the whole body.',
+  ),
+};
+
+export type ResponseName = keyof typeof responses;
