@@ -40,6 +40,13 @@ check "refresh the token" '"token":"ey' "$(post /auth/refresh_token/ "{\"token\"
 check "verify the token" "\"token\":\"$token\"" "$(post /auth/verify_token/ "{\"token\":\"$token\"}")"
 check "use the token with the JWT prefix" '"register"' "$(curl -s -H "Authorization: JWT $token" "$base/")"
 
+task=$(curl -s -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+  -d '{"title":"Next one","due_to":"2016-10-18T19:12:01Z"}' "$base/tasks/")
+check "create a task with the token" '"title":"Next one"' "$task"
+check "list the tasks" '"count":' "$(curl -s "$base/tasks/")"
+check "the OpenAPI document" '"openapi":"3.1.0"' "$(curl -s "$base/openapi.json")"
+check "the docs page" 'SwaggerUIBundle' "$(curl -s "$base/docs")"
+
 admin="admin_$(date +%s)_$RANDOM"
 created=$(npm run -s createsuperuser -- --username "$admin" --email admin@example.com --password admin-pass 2>&1 || true)
 check "createsuperuser while npm start runs" "Superuser \"$admin\" created." "$created"
