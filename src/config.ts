@@ -147,6 +147,15 @@ export function parseSettings(env: Record<string, unknown>): Settings {
   });
 }
 
+/** `build(settings)`, computed once per Settings object (so once per isolate) and remembered. */
+export function perSettings<T>(build: (settings: Settings) => T): (settings: Settings) => T {
+  const cache = new WeakMap<Settings, T>();
+  return (settings) => {
+    if (!cache.has(settings)) cache.set(settings, build(settings));
+    return cache.get(settings)!;
+  };
+}
+
 const settingsByEnv = new WeakMap<object, Settings | SettingsError>();
 
 /**

@@ -5,7 +5,7 @@
  * activation token never passes as an access token and the reverse.
  */
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import type { Settings } from '../config';
+import { perSettings, type Settings } from '../config';
 
 export type TokenKind = 'access' | 'activation';
 
@@ -51,20 +51,11 @@ export interface ActivationClaims {
   jti: string;
 }
 
-const keysBySettings = new WeakMap<Settings, Promise<CryptoKey>>();
-
 /** The HMAC key, imported once per Settings object (so once per isolate), not per request. */
-function signingKey(settings: Settings): Promise<CryptoKey> {
-  let key = keysBySettings.get(settings);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', settings.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ]);
-    keysBySettings.set(settings, key);
-  }
-  return key;
-}
+const signingKey = perSettings(
+  (settings): Promise<CryptoKey> =>
+    crypto.subtle.importKey('raw', settings.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
+);
 
 const epochSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
 

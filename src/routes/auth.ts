@@ -10,7 +10,7 @@ import { getDb, isConstraintViolation, type Database } from '../db/client';
 import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { detail, fieldErrors, nonFieldError } from '../errors';
-import { charField, emailField, passwordField, usernameField } from '../fields';
+import { charField, emailField, passwordField, USERNAME_MAX_LENGTH, usernameField } from '../fields';
 import { unauthorizedOnTokenError } from '../auth/middleware';
 import { hashPassword, UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
 import {
@@ -26,7 +26,7 @@ import type { Operation } from '../openapi/document';
 import { validBody } from '../validate';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
-const credentialsBody = z.object({ username: charField({ maxLength: 150 }), password: passwordField() });
+const credentialsBody = z.object({ username: charField({ maxLength: USERNAME_MAX_LENGTH }), password: passwordField() });
 const tokenBody = z.object({ token: charField({ maxLength: 8192 }) });
 
 const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';

@@ -1,7 +1,7 @@
 /** The OpenAPI document of every route, and an interactive page (Swagger UI) to try them. */
 import { swaggerUI } from '@hono/swagger-ui';
 import { Hono, type MiddlewareHandler } from 'hono';
-import type { Settings } from '../config';
+import { perSettings } from '../config';
 import type { AppEnv } from '../env';
 import { buildOpenApiDocument, type Operation } from '../openapi/document';
 import { authOperations } from './auth';
@@ -22,27 +22,15 @@ export const operations: readonly Operation[] = [
   ...docsOperations,
 ];
 
-const documents = new WeakMap<Settings, string>();
-const pages = new WeakMap<Settings, MiddlewareHandler>();
+const documentFor = perSettings((settings) => JSON.stringify(buildOpenApiDocument(operations, settings.siteUrl)));
+const pageFor = perSettings(
+  (settings): MiddlewareHandler => swaggerUI({ url: `${settings.siteUrl}/openapi.json`, title: 'Edge JWT auth + tasks API' }),
+);
 
 export const docsRoutes = new Hono<AppEnv>();
 
-docsRoutes.get('/openapi.json', (c) => {
-  const settings = c.var.settings;
-  let document = documents.get(settings);
-  if (document === undefined) {
-    document = JSON.stringify(buildOpenApiDocument(operations, settings.siteUrl));
-    documents.set(settings, document);
-  }
-  return c.body(document, 200, { 'Content-Type': 'application/json; charset=UTF-8' });
-});
+docsRoutes.get('/openapi.json', (c) =>
+  c.body(documentFor(c.var.settings), 200, { 'Content-Type': 'application/json; charset=UTF-8' }),
+);
 
-docsRoutes.get('/docs', (c, next) => {
-  const settings = c.var.settings;
-  let page = pages.get(settings);
-  if (!page) {
-    page = swaggerUI({ url: `${settings.siteUrl}/openapi.json`, title: 'Edge JWT auth + tasks API' });
-    pages.set(settings, page);
-  }
-  return page(c, next);
-});
+docsRoutes.get('/docs', (c, next) => pageFor(c.var.settings)(c, next));
