@@ -8,6 +8,7 @@ import { corsFromSettings } from './http/cors';
 import { answerOtherMethods } from './http/methods';
 import { authRoutes } from './routes/auth';
 import { docsRoutes } from './routes/docs';
+import { jwksRoutes } from './routes/jwks';
 import { rootRoutes } from './routes/root';
 import { tasksRoutes } from './routes/tasks';
 import { usersRoutes } from './routes/users';
@@ -37,6 +38,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/tasks', tasksRoutes);
   app.route('/users', usersRoutes);
   app.route('/', docsRoutes);
+  app.route('/', jwksRoutes);
   answerOtherMethods(app);
 
   app.notFound(() => {

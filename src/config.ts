@@ -5,8 +5,17 @@
 
 export type ActivationDelivery = 'response' | 'email';
 
+/** Signing algorithms: HS256 with shared secrets, or ES256 / EdDSA with private JWKs. */
+export const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** One key of JWT_SECRET: an HMAC secret, or a JSON Web Key (private, or public to verify only). */
+export type KeyMaterial = { kind: 'secret'; bytes: Uint8Array } | { kind: 'jwk'; jwk: Readonly<Record<string, unknown>> };
+
 export interface Settings {
-  readonly jwtSecret: Uint8Array;
+  readonly jwtAlgorithm: JwtAlgorithm;
+  /** The keys of JWT_SECRET: the first signs, all verify. */
+  readonly jwtKeys: readonly KeyMaterial[];
   /** Seconds an access token stays valid. */
   readonly jwtExpirationDelta: number;
   /** Seconds after the first login (`orig_iat`) during which a token may be refreshed. */
@@ -23,6 +32,9 @@ export interface Settings {
   /** Public base URL without a trailing slash, e.g. `https://api.example.com`. */
   readonly siteUrl: string;
   readonly corsAllowedOrigins: readonly string[];
+  /** Check every authenticated request against the user's token version (one D1 read). */
+  readonly jwtRevocationCheck: boolean;
+  readonly registrationOpen: boolean;
 }
 
 /** A setting that cannot be used; the message always starts with the setting's name. */
@@ -92,15 +104,53 @@ function parseOrigins(raw: string): string[] {
   });
 }
 
-function parseSecret(raw: string | undefined): Uint8Array {
-  if (raw === undefined || raw === '') {
+const JWK_TYPES: Record<Exclude<JwtAlgorithm, 'HS256'>, { kty: string; crv: string }> = {
+  ES256: { kty: 'EC', crv: 'P-256' },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+};
+
+/**
+ * JWT_SECRET for HS256: one or more secrets of 32+ bytes, separated by commas. For ES256 and
+ * EdDSA: a private JWK, or a JWK Set `{"keys": [...]}` whose first key is private (it signs) and
+ * whose other keys, private or public, still verify.
+ */
+function parseKeys(raw: string | undefined, algorithm: JwtAlgorithm): KeyMaterial[] {
+  if (raw === undefined || raw.trim() === '') {
     throw new SettingsError('JWT_SECRET', 'is not set: run `wrangler secret put JWT_SECRET` (or `npm start` locally)');
   }
-  const bytes = new TextEncoder().encode(raw);
-  if (bytes.length < MIN_SECRET_BYTES) {
-    throw new SettingsError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long (got ${bytes.length})`);
+  if (algorithm === 'HS256') {
+    return raw.split(',').map((secret) => {
+      const bytes = new TextEncoder().encode(secret.trim());
+      if (bytes.length < MIN_SECRET_BYTES) {
+        throw new SettingsError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long (got ${bytes.length})`);
+      }
+      return { kind: 'secret', bytes };
+    });
   }
-  return bytes;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new SettingsError('JWT_SECRET', `must be a JWK or a JWK Set (JSON) when JWT_ALGORITHM is ${algorithm}`);
+  }
+  const jwks = (parsed as { keys?: unknown }).keys;
+  const list = Array.isArray(jwks) ? jwks : [parsed];
+  const expected = JWK_TYPES[algorithm];
+  return list.map((jwk, index) => {
+    if (typeof jwk !== 'object' || jwk === null || jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
+      throw new SettingsError('JWT_SECRET', `key ${index + 1} must be a ${expected.kty} JWK on ${expected.crv} for ${algorithm}`);
+    }
+    if (index === 0 && typeof jwk.d !== 'string') {
+      throw new SettingsError('JWT_SECRET', 'must start with a private key (a JWK with "d"): it signs the tokens');
+    }
+    return { kind: 'jwk', jwk: Object.freeze({ ...jwk }) };
+  });
+}
+
+function parseAlgorithm(raw: string): JwtAlgorithm {
+  const algorithm = JWT_ALGORITHMS.find((name) => name === raw.trim());
+  if (!algorithm) throw new SettingsError('JWT_ALGORITHM', `must be one of ${JWT_ALGORITHMS.join(', ')} (got "${raw}")`);
+  return algorithm;
 }
 
 function parseDelivery(raw: string): ActivationDelivery {
@@ -131,8 +181,10 @@ export function parseSettings(env: Record<string, unknown>): Settings {
   const siteUrl = text('SITE_URL', '');
   if (siteUrl.trim() === '') throw new SettingsError('SITE_URL', 'is not set: give the public base URL of the API');
 
+  const jwtAlgorithm = parseAlgorithm(text('JWT_ALGORITHM', 'HS256'));
   return Object.freeze({
-    jwtSecret: parseSecret(env.JWT_SECRET as string | undefined),
+    jwtAlgorithm,
+    jwtKeys: Object.freeze(parseKeys(env.JWT_SECRET as string | undefined, jwtAlgorithm)),
     jwtExpirationDelta: parseDuration('JWT_EXPIRATION_DELTA', text('JWT_EXPIRATION_DELTA', '300')),
     jwtRefreshExpirationDelta: parseDuration('JWT_REFRESH_EXPIRATION_DELTA', text('JWT_REFRESH_EXPIRATION_DELTA', '7d')),
     jwtAllowRefresh: parseBoolean('JWT_ALLOW_REFRESH', text('JWT_ALLOW_REFRESH', 'true')),
@@ -144,6 +196,8 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     activationDelivery: parseDelivery(text('ACTIVATION_DELIVERY', 'response')),
     siteUrl: parseSiteUrl(siteUrl),
     corsAllowedOrigins: Object.freeze(parseOrigins(text('CORS_ALLOWED_ORIGINS', ''))),
+    jwtRevocationCheck: parseBoolean('JWT_REVOCATION_CHECK', text('JWT_REVOCATION_CHECK', 'false')),
+    registrationOpen: parseBoolean('REGISTRATION_OPEN', text('REGISTRATION_OPEN', 'true')),
   });
 }
 

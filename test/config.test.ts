@@ -29,7 +29,8 @@ describe('parseDuration', () => {
 describe('parseSettings', () => {
   it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
     expect(parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'https://api.example.com/' })).toEqual({
-      jwtSecret: new TextEncoder().encode(SECRET),
+      jwtAlgorithm: 'HS256',
+      jwtKeys: [{ kind: 'secret', bytes: new TextEncoder().encode(SECRET) }],
       jwtExpirationDelta: 300,
       jwtRefreshExpirationDelta: 7 * 86400,
       jwtAllowRefresh: true,
@@ -41,6 +42,8 @@ describe('parseSettings', () => {
       activationDelivery: 'response',
       siteUrl: 'https://api.example.com',
       corsAllowedOrigins: [],
+      jwtRevocationCheck: false,
+      registrationOpen: true,
     });
   });
 

@@ -1,11 +1,15 @@
 /**
- * The only file that imports jose. Issues and verifies each kind of token; knows nothing of HTTP.
+ * Issues and verifies each kind of token; knows nothing of HTTP. With keys.ts, the only files
+ * that import jose.
  *
  * Kinds are told apart by the JWT `typ` header, which jose checks on verification, so an
- * activation token never passes as an access token and the reverse.
+ * activation token never passes as an access token and the reverse. Every token names its key
+ * with `kid`; verification takes the key from our own key ring by that `kid` (never from the
+ * token's `jwk`, `jku` or `x5u` headers) and accepts only the configured algorithm.
  */
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { perSettings, type Settings } from '../config';
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import type { Settings } from '../config';
+import { keyRing } from './keys';
 
 export type TokenKind = 'access' | 'activation';
 
@@ -13,10 +17,6 @@ const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
   activation: 'activation+jwt',
 };
-
-/** The only algorithm we sign with and the only one verification accepts. */
-const ALGORITHM = 'HS256';
-const ALLOWED_ALGORITHMS = [ALGORITHM];
 
 /** Why a token was refused: `expired` (its `exp` has passed) or `invalid` (anything else). */
 export class TokenError extends Error {
@@ -51,12 +51,6 @@ export interface ActivationClaims {
   jti: string;
 }
 
-/** The HMAC key, imported once per Settings object (so once per isolate), not per request. */
-const signingKey = perSettings(
-  (settings): Promise<CryptoKey> =>
-    crypto.subtle.importKey('raw', settings.jwtSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
-);
-
 const epochSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
 
 async function sign(
@@ -69,15 +63,16 @@ async function sign(
   jti: string,
 ): Promise<string> {
   const iat = epochSeconds(now);
+  const { algorithm, signing } = await keyRing(settings);
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPES[kind] })
+    .setProtectedHeader({ alg: algorithm, typ: TOKEN_TYPES[kind], kid: signing.kid })
     .setSubject(String(subject))
     .setIssuedAt(iat)
     .setExpirationTime(iat + lifetime)
     .setJti(jti);
   if (settings.jwtIssuer) jwt.setIssuer(settings.jwtIssuer);
   if (settings.jwtAudience) jwt.setAudience(settings.jwtAudience);
-  return jwt.sign(await signingKey(settings));
+  return jwt.sign(signing.key);
 }
 
 /** A new access token; pass `origIat` when refreshing so the refresh window does not move. */
@@ -107,8 +102,15 @@ export function issueActivationToken(
 
 async function verify(kind: TokenKind, token: string, lifetime: number, settings: Settings, now: Date) {
   try {
-    const { payload } = await jwtVerify(token, await signingKey(settings), {
-      algorithms: ALLOWED_ALGORITHMS,
+    const ring = await keyRing(settings);
+    // Only our own keys, chosen by kid; a token without a kid, or with one we do not hold, fails.
+    const keyFor = ({ kid }: JWTHeaderParameters) => {
+      const key = kid === undefined ? undefined : ring.verifying.get(kid);
+      if (!key) throw new TokenError('invalid');
+      return key;
+    };
+    const { payload } = await jwtVerify(token, keyFor, {
+      algorithms: [ring.algorithm],
       typ: TOKEN_TYPES[kind],
       issuer: settings.jwtIssuer,
       audience: settings.jwtAudience,

@@ -42,6 +42,11 @@ export const responses = {
   ConfirmationUrl: component('ConfirmationUrl', z.object({ confirmation_url: absoluteUrl })),
   UserActivated: component('UserActivated', z.tuple([z.literal('User Activated')])),
   ApiRoot: component('ApiRoot', z.record(z.string(), absoluteUrl), 'Absolute links to what the API serves.'),
+  Jwks: component(
+    'Jwks',
+    z.object({ keys: z.array(z.record(z.string(), z.string())) }),
+    'A JWK Set (RFC 7517) of public keys; empty when tokens are signed with HS256.',
+  ),
   Detail: component('Detail', z.object({ detail: z.string() }), 'An error about the whole request.'),
   FieldErrors: component(
     'FieldErrors',

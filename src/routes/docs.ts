@@ -5,6 +5,7 @@ import { perSettings } from '../config';
 import type { AppEnv } from '../env';
 import { buildOpenApiDocument, type Operation } from '../openapi/document';
 import { authOperations } from './auth';
+import { jwksOperations } from './jwks';
 import { rootOperations } from './root';
 import { taskOperations } from './tasks';
 import { userOperations } from './users';
@@ -17,6 +18,7 @@ const docsOperations: Operation[] = [
 export const operations: readonly Operation[] = [
   ...rootOperations,
   ...authOperations,
+  ...jwksOperations,
   ...taskOperations,
   ...userOperations,
   ...docsOperations,

@@ -8,6 +8,7 @@ import {
   verifyAccessToken,
   verifyActivationToken,
 } from '../../src/auth/tokens';
+import { keyRing } from '../../src/auth/keys';
 import { parseSettings } from '../../src/config';
 
 const SECRET = 'x'.repeat(32) + '-token-tests';
@@ -17,10 +18,10 @@ const user = { id: 7, username: 'alice', isStaff: false };
 const T0 = new Date('2026-05-01T12:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
-/** An access-shaped token signed with the service's own secret, outside the service's code. */
-const signWithSecret = (claims: Record<string, unknown>, alg: string) =>
+/** An access-shaped token signed with the service's own secret and kid, outside the service's code. */
+const signWithSecret = async (claims: Record<string, unknown>, alg: string) =>
   new SignJWT(claims)
-    .setProtectedHeader({ alg, typ: 'at+jwt' })
+    .setProtectedHeader({ alg, typ: 'at+jwt', kid: (await keyRing(settingsWith())).signing.kid })
     .setSubject('7')
     .setIssuedAt(T0)
     .setExpirationTime(at(300))

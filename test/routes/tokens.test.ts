@@ -30,7 +30,7 @@ describe.each(['/api-auth/', '/auth/obtain_token/'])('POST %s', (path) => {
     const body = (await response.json()) as { token: string };
     expect(Object.keys(body)).toEqual(['token']);
     const { header, payload } = decodeJwt(body.token);
-    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.stringMatching(/^hs256-[\w-]{16}$/) });
     expect(payload).toMatchObject({ sub: String(user.id), user_id: user.id, username: user.username });
     expect(payload.exp).toBe((payload.iat as number) + 300);
     expect(payload.orig_iat).toBe(payload.iat);

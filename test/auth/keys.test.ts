@@ -1,0 +1,101 @@
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { keyRing } from '../../src/auth/keys';
+import { issueAccessToken, TokenError, verifyAccessToken } from '../../src/auth/tokens';
+import { parseSettings, SettingsError } from '../../src/config';
+import { callWithEnv, decodeJwt } from '../helpers';
+
+const user = { id: 3, username: 'carol', isStaff: false };
+const OLD = 'old-secret-that-is-at-least-32-bytes-long';
+const NEW = 'new-secret-that-is-at-least-32-bytes-long';
+const settingsWith = (env: Record<string, string>) => parseSettings({ SITE_URL: 'http://localhost:8787', ...env });
+
+async function privateJwk(alg: 'ES256' | 'EdDSA', kid?: string) {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  return { ...(await exportJWK(privateKey)), ...(kid ? { kid } : {}) };
+}
+
+describe('HS256 key rotation', () => {
+  it('signs with the first secret and verifies with all of them, each named by its kid', async () => {
+    const before = settingsWith({ JWT_SECRET: OLD });
+    const during = settingsWith({ JWT_SECRET: `${NEW},${OLD}` });
+    const after = settingsWith({ JWT_SECRET: NEW });
+
+    const oldToken = await issueAccessToken(user, before);
+    const newToken = await issueAccessToken(user, during);
+    expect(decodeJwt(oldToken).header.kid).toBe((await keyRing(before)).signing.kid);
+    expect(decodeJwt(newToken).header.kid).toBe((await keyRing(after)).signing.kid);
+    expect(decodeJwt(newToken).header.kid).not.toBe(decodeJwt(oldToken).header.kid);
+
+    await expect(verifyAccessToken(oldToken, during)).resolves.toMatchObject({ userId: 3 });
+    await expect(verifyAccessToken(newToken, after)).resolves.toMatchObject({ userId: 3 });
+    await expect(verifyAccessToken(oldToken, after)).rejects.toBeInstanceOf(TokenError);
+  });
+
+  it('publishes no key: HMAC secrets stay secret', async () => {
+    const response = await callWithEnv({}, '/.well-known/jwks.json');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ keys: [] });
+  });
+
+  it('does not reveal the secret in the kid', async () => {
+    const { kid } = (await keyRing(settingsWith({ JWT_SECRET: NEW }))).signing;
+    expect(kid).toMatch(/^hs256-[\w-]{16}$/);
+    expect(NEW).not.toContain(kid.slice(6));
+  });
+});
+
+describe.each(['ES256', 'EdDSA'] as const)('%s signing', (alg) => {
+  it('signs with the private JWK and publishes the public key at /.well-known/jwks.json', async () => {
+    const jwk = await privateJwk(alg, 'key-2026');
+    const env = { JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify(jwk) };
+    const token = await issueAccessToken(user, settingsWith(env));
+    expect(decodeJwt(token).header).toMatchObject({ alg, kid: 'key-2026', typ: 'at+jwt' });
+
+    const response = await callWithEnv(env, '/.well-known/jwks.json');
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=300');
+    const jwks = (await response.json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kid: 'key-2026', alg, use: 'sig', kty: jwk.kty, x: jwk.x });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+
+    // Another service verifies with nothing but the published set.
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as never), { algorithms: [alg] });
+    expect(payload.user_id).toBe(3);
+  });
+
+  it('rotates: a JWK Set signs with its first key and still verifies tokens of the others', async () => {
+    const oldKey = await privateJwk(alg);
+    const newKey = await privateJwk(alg);
+    const oldToken = await issueAccessToken(user, settingsWith({ JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify(oldKey) }));
+    const { x, y, kty, crv } = oldKey;
+    const rotated = settingsWith({ JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify({ keys: [newKey, { kty, crv, x, y }] }) });
+    await expect(verifyAccessToken(oldToken, rotated)).resolves.toMatchObject({ userId: 3 });
+    const newToken = await issueAccessToken(user, rotated);
+    expect(decodeJwt(newToken).header.kid).not.toBe(decodeJwt(oldToken).header.kid);
+    expect((await keyRing(rotated)).publicJwks).toHaveLength(2);
+  });
+});
+
+describe('JWT_SECRET for asymmetric algorithms', () => {
+  it.each([
+    [{ JWT_ALGORITHM: 'ES256', JWT_SECRET: NEW }, /must be a JWK or a JWK Set/],
+    [{ JWT_ALGORITHM: 'RS256', JWT_SECRET: NEW }, /^JWT_ALGORITHM must be one of HS256, ES256, EdDSA/],
+  ])('refuses %j, naming the setting', (env, message) => {
+    expect(() => settingsWith(env)).toThrow(message);
+  });
+
+  it('refuses a key of the wrong type and a set that starts with a public key', async () => {
+    const ed = await privateJwk('EdDSA');
+    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(ed) })).toThrow(/must be a EC JWK on P-256/);
+    const { d: _, ...publicOnly } = await privateJwk('ES256');
+    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(publicOnly) })).toThrow(SettingsError);
+  });
+
+  it('answers 500 naming JWT_SECRET when a JWK cannot be imported', async () => {
+    const jwk = { ...(await privateJwk('ES256')), x: 'not-a-point' };
+    const response = await callWithEnv({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(jwk) }, '/.well-known/jwks.json');
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/^Server misconfigured: JWT_SECRET key 1 is not a usable JWK/);
+  });
+});
