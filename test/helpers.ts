@@ -49,6 +49,7 @@ export interface TestUser {
   username: string;
   password: string;
   isStaff: boolean;
+  tokenVersion: number;
 }
 
 /** Inserts a user straight into D1 (active unless told otherwise). */
@@ -63,7 +64,7 @@ export async function createUser({
     .insert(users)
     .values({ username, email: `${username}@example.com`, password: passwordHash ?? (await hashPassword(password)), isActive, isStaff })
     .returning({ id: users.id });
-  return { id: row!.id, username, password, isStaff };
+  return { id: row!.id, username, password, isStaff, tokenVersion: 0 };
 }
 
 export const accessTokenFor = (user: TestUser, options?: Parameters<typeof issueAccessToken>[2]) =>

@@ -33,12 +33,15 @@ export interface TokenUser {
   id: number;
   username: string;
   isStaff: boolean;
+  /** The user's token version when the token is issued; see users.tokenVersion. */
+  tokenVersion: number;
 }
 
 export interface AccessClaims {
   userId: number;
   username: string;
   isStaff: boolean;
+  tokenVersion: number;
   /** When the user first logged in, in seconds: refreshing keeps it. */
   origIat: number;
   iat: number;
@@ -85,6 +88,7 @@ export function issueAccessToken(
     user_id: user.id,
     username: user.username,
     is_staff: user.isStaff,
+    token_version: user.tokenVersion,
     orig_iat: origIat ?? epochSeconds(now),
   };
   return sign('access', claims, user.id, settings.jwtExpirationDelta, settings, now, crypto.randomUUID());
@@ -143,10 +147,12 @@ function toTokenError(error: unknown): TokenError {
 
 export async function verifyAccessToken(token: string, settings: Settings, now = new Date()): Promise<AccessClaims> {
   const payload = await verify('access', token, settings.jwtExpirationDelta, settings, now);
-  const { username, is_staff: isStaff, orig_iat: origIat, iat, exp } = payload;
+  const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, iat, exp } = payload;
   if (
     typeof username !== 'string' ||
     typeof isStaff !== 'boolean' ||
+    typeof tokenVersion !== 'number' ||
+    !Number.isSafeInteger(tokenVersion) ||
     typeof origIat !== 'number' ||
     !Number.isSafeInteger(origIat) ||
     origIat > (iat ?? 0) ||
@@ -155,7 +161,7 @@ export async function verifyAccessToken(token: string, settings: Settings, now =
   ) {
     throw new TokenError('invalid');
   }
-  return { userId: payload.user_id, username, isStaff, origIat, iat, exp, jti: payload.jti };
+  return { userId: payload.user_id, username, isStaff, tokenVersion, origIat, iat, exp, jti: payload.jti };
 }
 
 export async function verifyActivationToken(token: string, settings: Settings, now = new Date()): Promise<ActivationClaims> {

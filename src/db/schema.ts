@@ -15,6 +15,11 @@ export const users = sqliteTable('users', {
   isStaff: integer({ mode: 'boolean' }).notNull().default(false),
   dateJoined: integer({ mode: 'timestamp_ms' }).notNull().default(now),
   lastLogin: integer({ mode: 'timestamp_ms' }),
+  /**
+   * Carried in access tokens; raising it (logout, password change) ends every refresh chain of
+   * the user, and with JWT_REVOCATION_CHECK every token at once.
+   */
+  tokenVersion: integer().notNull().default(0),
   /** The `jti` of the one activation link that may still activate this user; cleared once used. */
   activationJti: text(),
 });

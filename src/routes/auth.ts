@@ -1,8 +1,8 @@
 /**
  * The tutorial's authentication routes: register, activate, obtain, refresh and verify.
- * None of them reads the Authorization header (djangorestframework-jwt's views do not either).
+ * Only logout reads the Authorization header (djangorestframework-jwt's views do not either).
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import type { Settings } from '../config';
@@ -11,7 +11,8 @@ import { users } from '../db/schema';
 import type { AppEnv } from '../env';
 import { detail, fieldErrors, nonFieldError } from '../errors';
 import { charField, emailField, passwordField, USERNAME_MAX_LENGTH, usernameField } from '../fields';
-import { unauthorizedOnTokenError } from '../auth/middleware';
+import { authenticate, unauthorizedOnTokenError } from '../auth/middleware';
+import { caller, requireUser } from '../auth/permissions';
 import { hashPassword, UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
 import {
   issueAccessToken,
@@ -30,6 +31,7 @@ const credentialsBody = z.object({ username: charField({ maxLength: USERNAME_MAX
 const tokenBody = z.object({ token: charField({ maxLength: 8192 }) });
 
 const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
+const TOKEN_REVOKED = 'Token has been revoked.';
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -75,7 +77,7 @@ authRoutes.post('/api-activate', async (c) => activate(c, (await validBody(c, to
 async function obtainToken(c: Context<AppEnv>) {
   const { username, password } = await validBody(c, credentialsBody);
   const user = await getDb(c.env.DB).query.users.findFirst({
-    columns: { id: true, username: true, password: true, isActive: true, isStaff: true },
+    columns: { id: true, username: true, password: true, isActive: true, isStaff: true, tokenVersion: true },
     where: eq(users.username, username.normalize('NFKC')),
   });
   // Every failure does the same PBKDF2 work and answers the same body: nothing tells an unknown
@@ -108,14 +110,18 @@ async function verifiedClaims(token: string, settings: Settings): Promise<Access
   }
 }
 
-/** The user a token names, who must still exist and be active (as djangorestframework-jwt checks). */
-async function activeUser(db: Database, userId: number) {
+/**
+ * The user a token names, who must still exist and be active (as djangorestframework-jwt checks)
+ * and must not have revoked the token since (logout, password change).
+ */
+async function activeUser(db: Database, claims: AccessClaims) {
   const user = await db.query.users.findFirst({
-    columns: { id: true, username: true, isActive: true, isStaff: true },
-    where: eq(users.id, userId),
+    columns: { id: true, username: true, isActive: true, isStaff: true, tokenVersion: true },
+    where: eq(users.id, claims.userId),
   });
   if (!user) throw nonFieldError("User doesn't exist.");
   if (!user.isActive) throw nonFieldError('User account is disabled.');
+  if (user.tokenVersion !== claims.tokenVersion) throw nonFieldError(TOKEN_REVOKED);
   return user;
 }
 
@@ -125,14 +131,23 @@ authRoutes.post('/auth/refresh_token', async (c) => {
   const { token } = await validBody(c, tokenBody);
   const claims = await verifiedClaims(token, settings);
   if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
-  const user = await activeUser(getDb(c.env.DB), claims.userId);
+  const user = await activeUser(getDb(c.env.DB), claims);
   return c.json({ token: await issueAccessToken(user, settings, { origIat: claims.origIat }) });
+});
+
+/** Ends every refresh chain of the caller: tokens carrying the old version no longer refresh. */
+authRoutes.post('/auth/logout', authenticate, requireUser, async (c) => {
+  await getDb(c.env.DB)
+    .update(users)
+    .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
+    .where(eq(users.id, caller(c).id));
+  return c.body(null, 204);
 });
 
 authRoutes.post('/auth/verify_token', async (c) => {
   const { token } = await validBody(c, tokenBody);
   const claims = await verifiedClaims(token, c.var.settings);
-  await activeUser(getDb(c.env.DB), claims.userId);
+  await activeUser(getDb(c.env.DB), claims);
   return c.json({ token });
 });
 
@@ -179,6 +194,15 @@ export const authOperations: Operation[] = [
     summary: 'Exchange a still-valid access token for a new one with the same orig_iat',
     body: tokenBody,
     responses: { 200: 'Token', 400: 'FieldErrors', 403: 'Detail' },
+  },
+  {
+    method: 'post',
+    path: '/auth/logout/',
+    tag: 'auth',
+    summary: "End every refresh chain of the caller's tokens",
+    description: 'Tokens issued before stop refreshing; with JWT_REVOCATION_CHECK on, they stop working at once.',
+    auth: 'required',
+    responses: { 204: null, 401: 'Detail' },
   },
   {
     method: 'post',

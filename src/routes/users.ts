@@ -3,7 +3,7 @@
  * the password never); `/users/me/` reads and changes the caller. Registration stays at
  * /api-register/, so there is no public user creation here.
  */
-import { count, eq, sql } from 'drizzle-orm';
+import { count, eq, sql, type SQL } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { authenticate } from '../auth/middleware';
@@ -85,7 +85,7 @@ usersRoutes.patch('/me', requireUser, async (c) => {
   const user = caller(c);
   const input = await validBody(c, userPatchInput);
   const db = getDb(c.env.DB);
-  const changes: { email?: string; password?: string } = { email: input.email };
+  const changes: { email?: string; password?: string; tokenVersion?: SQL } = { email: input.email };
   if (input.password !== undefined) {
     if (input.current_password === undefined) throw fieldErrors({ current_password: ['This field is required.'] });
     const [stored] = await db.select({ password: users.password }).from(users).where(eq(users.id, user.id));
@@ -94,6 +94,8 @@ usersRoutes.patch('/me', requireUser, async (c) => {
       throw fieldErrors({ current_password: ['Your old password was entered incorrectly. Please enter it again.'] });
     }
     changes.password = await hashPassword(input.password);
+    // A new password ends every refresh chain, as logout does.
+    changes.tokenVersion = sql`${users.tokenVersion} + 1`;
   }
   if (changes.email === undefined && changes.password === undefined) return showUser(c, user.id);
   const [, [updated]] = await db.batch([

@@ -5,7 +5,7 @@ import { issueAccessToken, TokenError, verifyAccessToken } from '../../src/auth/
 import { parseSettings, SettingsError } from '../../src/config';
 import { callWithEnv, decodeJwt } from '../helpers';
 
-const user = { id: 3, username: 'carol', isStaff: false };
+const user = { id: 3, username: 'carol', isStaff: false, tokenVersion: 0 };
 const OLD = 'old-secret-that-is-at-least-32-bytes-long';
 const NEW = 'new-secret-that-is-at-least-32-bytes-long';
 const settingsWith = (env: Record<string, string>) => parseSettings({ SITE_URL: 'http://localhost:8787', ...env });

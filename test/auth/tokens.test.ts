@@ -14,7 +14,7 @@ import { parseSettings } from '../../src/config';
 const SECRET = 'x'.repeat(32) + '-token-tests';
 const settingsWith = (overrides: Record<string, string> = {}) =>
   parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', ...overrides });
-const user = { id: 7, username: 'alice', isStaff: false };
+const user = { id: 7, username: 'alice', isStaff: false, tokenVersion: 0 };
 const T0 = new Date('2026-05-01T12:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
