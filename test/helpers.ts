@@ -11,9 +11,21 @@ export const SITE_URL = 'http://localhost:8787';
 
 export const settings = () => getSettings(env);
 
+/**
+ * A request as a client somewhere on the internet sends it: each from its own IP unless the test
+ * sets CF-Connecting-IP, so the per-IP rate limits (active in tests) only meet the tests about them.
+ */
+function clientRequest(path: string, init?: RequestInit): Request {
+  const request = new Request(`http://api.test${path}`, init);
+  if (!request.headers.has('CF-Connecting-IP')) request.headers.set('CF-Connecting-IP', randomIp());
+  return request;
+}
+
+const randomIp = () => `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
+
 /** A request through the Worker's real entry point. */
 export async function call(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(`http://api.test${path}`, init));
+  return exports.default.fetch(clientRequest(path, init));
 }
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -38,7 +50,7 @@ export function send(
 
 /** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
 export async function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
-  return createApp().request(`http://api.test${path}`, init, { ...env, ...overrides });
+  return createApp().request(clientRequest(path, init), undefined, { ...env, ...overrides });
 }
 
 let counter = 0;

@@ -24,6 +24,7 @@ import {
   type AccessClaims,
 } from '../auth/tokens';
 import type { Operation } from '../openapi/document';
+import { limitPerIp, throttle } from '../http/rate-limit';
 import { validBody } from '../validate';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
@@ -37,7 +38,7 @@ export const authRoutes = new Hono<AppEnv>();
 
 const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/api-activate/${token}/`;
 
-authRoutes.post('/api-register', async (c) => {
+authRoutes.post('/api-register', limitPerIp('register'), async (c) => {
   const { username, password, email } = await validBody(c, registerBody);
   const settings = c.var.settings;
   const activationJti = crypto.randomUUID();
@@ -70,12 +71,13 @@ async function activate(c: Context<AppEnv>, token: string) {
   return c.json(['User Activated'], 200);
 }
 
-authRoutes.get('/api-activate/:token', (c) => activate(c, c.req.param('token')));
+authRoutes.get('/api-activate/:token', limitPerIp('activate'), (c) => activate(c, c.req.param('token')));
 
-authRoutes.post('/api-activate', async (c) => activate(c, (await validBody(c, tokenBody)).token));
+authRoutes.post('/api-activate', limitPerIp('activate'), async (c) => activate(c, (await validBody(c, tokenBody)).token));
 
 async function obtainToken(c: Context<AppEnv>) {
   const { username, password } = await validBody(c, credentialsBody);
+  await throttle(c, 'RATE_LIMIT_USERNAME', `obtain:${username.normalize('NFKC')}`);
   const user = await getDb(c.env.DB).query.users.findFirst({
     columns: { id: true, username: true, password: true, isActive: true, isStaff: true, tokenVersion: true },
     where: eq(users.username, username.normalize('NFKC')),
@@ -97,8 +99,8 @@ async function obtainToken(c: Context<AppEnv>) {
   return c.json({ token: await issueAccessToken(user, c.var.settings) });
 }
 
-authRoutes.post('/api-auth', obtainToken);
-authRoutes.post('/auth/obtain_token', obtainToken);
+authRoutes.post('/api-auth', limitPerIp('obtain'), obtainToken);
+authRoutes.post('/auth/obtain_token', limitPerIp('obtain'), obtainToken);
 
 /** The claims of a still-valid access token; 400 in DRF's shape otherwise. */
 async function verifiedClaims(token: string, settings: Settings): Promise<AccessClaims> {
@@ -125,11 +127,12 @@ async function activeUser(db: Database, claims: AccessClaims) {
   return user;
 }
 
-authRoutes.post('/auth/refresh_token', async (c) => {
+authRoutes.post('/auth/refresh_token', limitPerIp('refresh'), async (c) => {
   const settings = c.var.settings;
   if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
   const { token } = await validBody(c, tokenBody);
   const claims = await verifiedClaims(token, settings);
+  await throttle(c, 'RATE_LIMIT_USERNAME', `refresh:${claims.userId}`);
   if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
   const user = await activeUser(getDb(c.env.DB), claims);
   return c.json({ token: await issueAccessToken(user, settings, { origIat: claims.origIat }) });
