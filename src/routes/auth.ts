@@ -13,6 +13,7 @@ import { detail, fieldErrors, nonFieldError } from '../errors';
 import { charField, emailField, passwordField, USERNAME_MAX_LENGTH, usernameField } from '../fields';
 import { authenticate, unauthorizedOnTokenError } from '../auth/middleware';
 import { caller, requireUser } from '../auth/permissions';
+import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
 import {
   issueAccessToken,
@@ -39,8 +40,11 @@ export const authRoutes = new Hono<AppEnv>();
 const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/api-activate/${token}/`;
 
 authRoutes.post('/api-register', limitPerIp('register'), async (c) => {
-  const { username, password, email } = await validBody(c, registerBody);
   const settings = c.var.settings;
+  if (!settings.registrationOpen) throw detail(403, 'Registration is closed.');
+  const { username, password, email } = await validBody(c, registerBody);
+  const problems = passwordProblems(password, { username, email });
+  if (problems.length > 0) throw fieldErrors({ password: problems });
   const activationJti = crypto.randomUUID();
   let created: { id: number } | undefined;
   try {
@@ -171,7 +175,8 @@ export const authOperations: Operation[] = [
     tag: 'auth',
     summary: 'Register an inactive user; the answer holds the activation link',
     body: registerBody,
-    responses: { 201: 'ConfirmationUrl', 400: 'FieldErrors' },
+    description: "The password must pass Django's default validators; 403 when REGISTRATION_OPEN is false.",
+    responses: { 201: 'ConfirmationUrl', 400: 'FieldErrors', 403: 'Detail' },
   },
   {
     method: 'get',

@@ -7,6 +7,7 @@ import { count, eq, sql, type SQL } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { authenticate } from '../auth/middleware';
+import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { caller, requireUser } from '../auth/permissions';
 import type { Settings } from '../config';
@@ -88,11 +89,13 @@ usersRoutes.patch('/me', requireUser, async (c) => {
   const changes: { email?: string; password?: string; tokenVersion?: SQL } = { email: input.email };
   if (input.password !== undefined) {
     if (input.current_password === undefined) throw fieldErrors({ current_password: ['This field is required.'] });
-    const [stored] = await db.select({ password: users.password }).from(users).where(eq(users.id, user.id));
+    const [stored] = await db.select({ password: users.password, email: users.email }).from(users).where(eq(users.id, user.id));
     if (!stored) throw notFound();
     if (!(await verifyPassword(input.current_password, stored.password).catch(() => false))) {
       throw fieldErrors({ current_password: ['Your old password was entered incorrectly. Please enter it again.'] });
     }
+    const problems = passwordProblems(input.password, { username: user.username, email: input.email ?? stored.email });
+    if (problems.length > 0) throw fieldErrors({ password: problems });
     changes.password = await hashPassword(input.password);
     // A new password ends every refresh chain, as logout does.
     changes.tokenVersion = sql`${users.tokenVersion} + 1`;
