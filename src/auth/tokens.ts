@@ -124,7 +124,9 @@ async function verify(kind: TokenKind, token: string, lifetime: number, settings
       requiredClaims: ['sub', 'exp', 'iat', 'jti', 'user_id'],
       currentDate: now,
     });
-    if (typeof payload.jti !== 'string' || !isUserId(payload.user_id) || payload.sub !== String(payload.user_id)) {
+    // A lifetime longer than the setting could only come from a stolen key or an old setting.
+    const tooLong = (payload.exp ?? Infinity) - (payload.iat ?? 0) > lifetime;
+    if (tooLong || typeof payload.jti !== 'string' || !isUserId(payload.user_id) || payload.sub !== String(payload.user_id)) {
       throw new TokenError('invalid');
     }
     return payload as JWTPayload & { user_id: number; jti: string };
