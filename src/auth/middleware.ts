@@ -45,6 +45,9 @@ const MAX_AUTHORIZATION_LENGTH = 8192;
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('user', null);
   const header = c.req.header('Authorization');
+  if (header !== undefined && header.length > MAX_AUTHORIZATION_LENGTH) {
+    throw authenticationFailed('Error decoding signature.');
+  }
   if (header !== undefined && header.trim() !== '') {
     const settings = c.var.settings;
     const [prefix = '', ...credentials] = header.trim().split(/\s+/);
@@ -55,7 +58,6 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
       if (credentials.length > 1) {
         throw authenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
       }
-      if (header.length > MAX_AUTHORIZATION_LENGTH) throw authenticationFailed('Error decoding signature.');
       const claims = await unauthorizedOnTokenError(verifyAccessToken(credentials[0]!, settings));
       if (settings.jwtRevocationCheck) await assertNotRevoked(c.env.DB, claims);
       c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
