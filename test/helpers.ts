@@ -79,6 +79,12 @@ export async function createUser({
   return { id: row!.id, username, password, isStaff, tokenVersion: 0 };
 }
 
+/** A user (see createUser) and an access token of theirs. */
+export async function createUserWithToken(options: Parameters<typeof createUser>[0] = {}) {
+  const user = await createUser(options);
+  return { ...user, token: await accessTokenFor(user) };
+}
+
 export const accessTokenFor = (user: TestUser, options?: Parameters<typeof issueAccessToken>[2]) =>
   issueAccessToken(user, settings(), options);
 

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { tasks, users } from '../../src/db/schema';
-import { accessTokenFor, call, createUser, send, SITE_URL, type TestUser } from '../helpers';
+import { SITE_URL, call, createUser, createUserWithToken, send, type TestUser } from '../helpers';
 
 interface TaskBody {
   id: number;
@@ -17,11 +17,6 @@ const NOT_AUTHENTICATED = { detail: 'Authentication credentials were not provide
 const FORBIDDEN = { detail: 'You do not have permission to perform this action.' };
 const NOT_FOUND = { detail: 'Not found.' };
 
-async function withToken(options: Parameters<typeof createUser>[0] = {}) {
-  const user = await createUser(options);
-  return { ...user, token: await accessTokenFor(user) };
-}
-
 async function createTask(owner: TestUser & { token: string }, body: Record<string, unknown> = {}): Promise<TaskBody> {
   const response = await send('POST', '/tasks/', { token: owner.token, body: { title: 'Next one', due_to: '2016-10-18T19:12:01Z', ...body } });
   expect(response.status).toBe(201);
@@ -30,7 +25,7 @@ async function createTask(owner: TestUser & { token: string }, body: Record<stri
 
 describe('POST /tasks/', () => {
   it('creates a task for the caller, with Bearer or JWT', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     for (const prefix of ['Bearer', 'JWT']) {
       const response = await send('POST', '/tasks/', {
         token: owner.token,
@@ -51,7 +46,7 @@ describe('POST /tasks/', () => {
   });
 
   it('lets a user name themselves as person, but not someone else', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const other = await createUser();
     expect((await createTask(owner, { person: owner.id })).person).toBe(owner.id);
     const response = await send('POST', '/tasks/', { token: owner.token, body: { title: 't', due_to: '2016-10-18T19:12:01Z', person: other.id } });
@@ -60,7 +55,7 @@ describe('POST /tasks/', () => {
   });
 
   it('lets staff create a task for another user, and rejects an unknown person', async () => {
-    const staff = await withToken({ isStaff: true });
+    const staff = await createUserWithToken({ isStaff: true });
     const other = await createUser();
     expect((await createTask(staff, { person: other.id })).person).toBe(other.id);
     expect((await createTask(staff, { person: String(other.id) })).person).toBe(other.id);
@@ -87,14 +82,14 @@ describe('POST /tasks/', () => {
     [{ title: 't', due_to: '2016-10-18T19:12:01Z', person: true }, { person: ['Incorrect type. Expected pk value, received bool.'] }],
     [{ title: ['t'], due_to: '2016-10-18T19:12:01Z' }, { title: ['Not a valid string.'] }],
   ])('answers 400 for %j with %j', async (body, errors) => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const response = await send('POST', '/tasks/', { token: owner.token, body });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual(errors);
   });
 
   it('reads any ISO 8601 datetime and answers it in UTC', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const cases: [string, string][] = [
       ['2016-10-18T21:12:01+02:00', '2016-10-18T19:12:01Z'],
       ['2016-10-18T19:12', '2016-10-18T19:12:00Z'],
@@ -107,7 +102,7 @@ describe('POST /tasks/', () => {
   });
 
   it('accepts a form body, as `http -f` sends it', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const response = await call('/tasks/', {
       method: 'POST',
       headers: { Authorization: `JWT ${owner.token}` },
@@ -119,7 +114,7 @@ describe('POST /tasks/', () => {
 
 describe('GET /tasks/<id>/', () => {
   it('answers the task to anyone', async () => {
-    const task = await createTask(await withToken());
+    const task = await createTask(await createUserWithToken());
     const response = await call(`/tasks/${task.id}/`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(task);
@@ -136,7 +131,7 @@ describe('GET /tasks/<id>/', () => {
 
 describe('PUT and PATCH /tasks/<id>/', () => {
   it('let the owner replace and partly update the task', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const task = await createTask(owner);
     const put = await send('PUT', `/tasks/${task.id}`, { token: owner.token, body: { title: 'Replaced', due_to: '2020-01-01T00:00:00Z' } });
     expect(put.status).toBe(200);
@@ -148,7 +143,7 @@ describe('PUT and PATCH /tasks/<id>/', () => {
   });
 
   it('PUT needs every field; PATCH checks the fields it gets', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const task = await createTask(owner);
     const put = await send('PUT', `/tasks/${task.id}/`, { token: owner.token, body: { title: 'only a title' } });
     expect(put.status).toBe(400);
@@ -159,8 +154,8 @@ describe('PUT and PATCH /tasks/<id>/', () => {
   });
 
   it('refuse another user with 403, even when the body is invalid, and anonymous callers with 401', async () => {
-    const task = await createTask(await withToken());
-    const other = await withToken();
+    const task = await createTask(await createUserWithToken());
+    const other = await createUserWithToken();
     for (const [method, body] of [
       ['PATCH', { title: 'mine now' }],
       ['PUT', { title: 'mine now', due_to: '2020-01-01T00:00:00Z' }],
@@ -177,9 +172,9 @@ describe('PUT and PATCH /tasks/<id>/', () => {
   });
 
   it('do not let a user move a task to someone else, but let staff', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const other = await createUser();
-    const staff = await withToken({ isStaff: true });
+    const staff = await createUserWithToken({ isStaff: true });
     const task = await createTask(owner);
     const moved = await send('PATCH', `/tasks/${task.id}/`, { token: owner.token, body: { person: other.id } });
     expect(moved.status).toBe(403);
@@ -192,7 +187,7 @@ describe('PUT and PATCH /tasks/<id>/', () => {
   });
 
   it('answer 404 for an unknown task', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const response = await send('PATCH', '/tasks/999999/', { token: owner.token, body: { title: 'x' } });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual(NOT_FOUND);
@@ -203,8 +198,8 @@ describe('PUT and PATCH /tasks/<id>/', () => {
 
 describe('DELETE /tasks/<id>/', () => {
   it('lets the owner and staff delete, answering 204', async () => {
-    const owner = await withToken();
-    const staff = await withToken({ isStaff: true });
+    const owner = await createUserWithToken();
+    const staff = await createUserWithToken({ isStaff: true });
     for (const deleter of [owner, staff]) {
       const task = await createTask(owner);
       const response = await send('DELETE', `/tasks/${task.id}/`, { token: deleter.token });
@@ -215,8 +210,8 @@ describe('DELETE /tasks/<id>/', () => {
   });
 
   it('refuses another user (403), an anonymous caller (401) and an unknown task (404)', async () => {
-    const task = await createTask(await withToken());
-    const other = await withToken();
+    const task = await createTask(await createUserWithToken());
+    const other = await createUserWithToken();
     expect((await send('DELETE', `/tasks/${task.id}/`, { token: other.token })).status).toBe(403);
     expect((await send('DELETE', `/tasks/${task.id}/`)).status).toBe(401);
     expect((await send('DELETE', '/tasks/999999/', { token: other.token })).status).toBe(404);
@@ -224,7 +219,7 @@ describe('DELETE /tasks/<id>/', () => {
   });
 
   it("goes with the user: deleting a user deletes the user's tasks", async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const task = await createTask(owner);
     await getDb(env.DB).delete(users).where(eq(users.id, owner.id));
     expect(await getDb(env.DB).select().from(tasks).where(eq(tasks.id, task.id))).toEqual([]);
@@ -233,7 +228,7 @@ describe('DELETE /tasks/<id>/', () => {
 
 describe('GET /tasks/ (list)', () => {
   async function ownerWithTasks(titles: string[]) {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const created: TaskBody[] = [];
     for (const [i, title] of titles.entries()) {
       created.push(await createTask(owner, { title, due_to: `2030-01-0${titles.length - i}T00:00:00Z` }));

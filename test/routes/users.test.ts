@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessTokenFor, call, createUser, obtainToken, postJson, send, SITE_URL } from '../helpers';
-
-async function withToken(options: Parameters<typeof createUser>[0] = {}) {
-  const user = await createUser(options);
-  return { ...user, token: await accessTokenFor(user) };
-}
+import { SITE_URL, call, createUser, createUserWithToken, obtainToken, postJson, send } from '../helpers';
 
 async function taskFor(owner: { token: string }, title = 'task') {
   const response = await send('POST', '/tasks/', { token: owner.token, body: { title, due_to: '2030-01-01T00:00:00Z' } });
@@ -13,9 +8,9 @@ async function taskFor(owner: { token: string }, title = 'task') {
 
 describe('GET /users/<id>/', () => {
   it('shows id, url, username and task ids, but no email and never the password, to others', async () => {
-    const owner = await withToken();
+    const owner = await createUserWithToken();
     const taskIds = [await taskFor(owner), await taskFor(owner)];
-    for (const token of [undefined, (await withToken()).token]) {
+    for (const token of [undefined, (await createUserWithToken()).token]) {
       const response = await send('GET', `/users/${owner.id}/`, { token });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ id: owner.id, url: `${SITE_URL}/users/${owner.id}/`, username: owner.username, tasks: taskIds });
@@ -23,8 +18,8 @@ describe('GET /users/<id>/', () => {
   });
 
   it('shows the email to the user itself and to staff', async () => {
-    const owner = await withToken();
-    const staff = await withToken({ isStaff: true });
+    const owner = await createUserWithToken();
+    const staff = await createUserWithToken({ isStaff: true });
     for (const token of [owner.token, staff.token]) {
       const body = (await (await send('GET', `/users/${owner.id}/`, { token })).json()) as Record<string, unknown>;
       expect(body).toEqual({ id: owner.id, url: `${SITE_URL}/users/${owner.id}/`, username: owner.username, email: `${owner.username}@example.com`, tasks: [] });
@@ -40,7 +35,7 @@ describe('GET /users/<id>/', () => {
   });
 
   it('offers no user creation or change here: registration stays at /api-register/', async () => {
-    const user = await withToken({ isStaff: true });
+    const user = await createUserWithToken({ isStaff: true });
     for (const [method, path] of [
       ['POST', '/users/'],
       ['PUT', `/users/${user.id}/`],
@@ -56,7 +51,7 @@ describe('GET /users/<id>/', () => {
 
 describe('GET /users/', () => {
   it('lists users in pages, emails hidden from anonymous callers', async () => {
-    const user = await withToken();
+    const user = await createUserWithToken();
     const taskId = await taskFor(user);
     const body = (await (await call('/users/?limit=1000')).json()) as { count: number; results: Record<string, unknown>[] };
     expect(body.count).toBe(body.results.length);
@@ -77,7 +72,7 @@ describe('GET /users/', () => {
 
 describe('/users/me/', () => {
   it('GET answers the caller with the email, and 401 without a token', async () => {
-    const user = await withToken();
+    const user = await createUserWithToken();
     const response = await send('GET', '/users/me/', { token: user.token });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id: user.id, url: `${SITE_URL}/users/${user.id}/`, username: user.username, email: `${user.username}@example.com`, tasks: [] });
@@ -87,7 +82,7 @@ describe('/users/me/', () => {
   });
 
   it('PATCH changes the email, and refuses an invalid one', async () => {
-    const user = await withToken();
+    const user = await createUserWithToken();
     const response = await send('PATCH', '/users/me', { token: user.token, body: { email: 'new@example.com', username: 'ignored' } });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ username: user.username, email: 'new@example.com' });
@@ -97,7 +92,7 @@ describe('/users/me/', () => {
   });
 
   it('PATCH changes the password only with the current password', async () => {
-    const user = await withToken();
+    const user = await createUserWithToken();
     const missing = await send('PATCH', '/users/me/', { token: user.token, body: { password: 'a new password' } });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ current_password: ['This field is required.'] });
