@@ -52,5 +52,5 @@ created=$(npm run -s createsuperuser -- --username "$admin" --email admin@exampl
 check "createsuperuser while npm start runs" "Superuser \"$admin\" created." "$created"
 check "the superuser logs in" '"token":"ey' "$(post /api-auth/ "{\"username\":\"$admin\",\"password\":\"admin-pass\"}")"
 
-echo "smoke: $passed passed, $failed failed"
+echo "smoke test: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]

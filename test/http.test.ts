@@ -4,7 +4,7 @@ import { call, callWithEnv, postJson } from './helpers';
 
 describe('every path answers with and without its trailing slash', () => {
   it.each(['/api-register', '/api-activate', '/api-auth', '/auth/obtain_token', '/auth/refresh_token', '/auth/verify_token'])(
-    'POST %s and %s/ reach the route (400 for an empty body, never 404)',
+    'POST %s answers with and without the trailing slash (400 for an empty body, never 404)',
     async (path) => {
       for (const url of [path, `${path}/`]) {
         const response = await postJson(url, {});
