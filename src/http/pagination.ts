@@ -37,10 +37,15 @@ function withQuery(url: URL, changes: Record<string, number | null>): string {
 }
 
 /**
- * The page envelope. `listUrl` is the absolute URL of the list (from SITE_URL) with the query the
- * client sent, so the links are built from SITE_URL, never from the request's Host.
+ * The page envelope. The links are the list's URL under SITE_URL (`path`, e.g. `/tasks/`) with
+ * the query the client sent, never the request's Host.
  */
-export function paginate<T>(results: T[], count: number, limit: number, offset: number, listUrl: URL): Page<T> {
+export function paginate<T>(
+  results: T[],
+  { count, limit, offset }: { count: number; limit: number; offset: number },
+  { siteUrl, path, requestUrl }: { siteUrl: string; path: string; requestUrl: string },
+): Page<T> {
+  const listUrl = new URL(`${siteUrl}${path}${new URL(requestUrl).search}`);
   const next = offset + limit >= count ? null : withQuery(listUrl, { limit, offset: offset + limit });
   const previous =
     offset <= 0 ? null : withQuery(listUrl, { limit, offset: offset - limit <= 0 ? null : offset - limit });

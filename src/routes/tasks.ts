@@ -97,8 +97,8 @@ tasksRoutes.get('/', async (c) => {
     db.select().from(tasks).where(where).orderBy(...ordering).limit(limit).offset(offset),
   ]);
   const settings = c.var.settings;
-  const listUrl = new URL(`${settings.siteUrl}/tasks/${new URL(c.req.url).search}`);
-  return c.json(paginate(rows.map((task) => serializeTask(task, settings)), total!.count, limit, offset, listUrl));
+  const results = rows.map((task) => serializeTask(task, settings));
+  return c.json(paginate(results, { count: total!.count, limit, offset }, { siteUrl: settings.siteUrl, path: '/tasks/', requestUrl: c.req.url }));
 });
 
 tasksRoutes.post('/', requireUser, async (c) => {

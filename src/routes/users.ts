@@ -74,9 +74,8 @@ usersRoutes.get('/', async (c) => {
     db.select(userView).from(users).orderBy(...ordering).limit(limit).offset(offset),
   ]);
   const settings = c.var.settings;
-  const listUrl = new URL(`${settings.siteUrl}/users/${new URL(c.req.url).search}`);
   const results = rows.map((user) => serializeUser(user, c.var.user, settings));
-  return c.json(paginate(results, total!.count, limit, offset, listUrl));
+  return c.json(paginate(results, { count: total!.count, limit, offset }, { siteUrl: settings.siteUrl, path: '/users/', requestUrl: c.req.url }));
 });
 
 usersRoutes.get('/me', requireUser, (c) => showUser(c, caller(c).id));
