@@ -14,7 +14,9 @@ function ensureDevSecret(): void {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
   if (/^\s*JWT_SECRET\s*=\s*\S/m.test(current)) return;
   const line = `JWT_SECRET=${randomBytes(48).toString('base64url')}\n`;
-  writeFileSync(file, current === '' || current.endsWith('\n') ? current + line : `${current}\n${line}`, { mode: 0o600 });
+  writeFileSync(file, current === '' || current.endsWith('\n') ? current + line : `${current}\n${line}`, {
+    mode: 0o600,
+  });
   console.log('Wrote a random development JWT_SECRET to .dev.vars (git ignores it).');
 }
 

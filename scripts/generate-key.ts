@@ -9,7 +9,10 @@ if (algorithm !== 'ES256' && algorithm !== 'EdDSA') {
   console.error('Usage: npm run generate-key -- ES256|EdDSA');
   process.exit(1);
 }
-const { privateKey } = await generateKeyPair(algorithm, { extractable: true, ...(algorithm === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+const { privateKey } = await generateKeyPair(algorithm, {
+  extractable: true,
+  ...(algorithm === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+});
 const jwk = await exportJWK(privateKey);
 const kid = `${new Date().toISOString().slice(0, 10)}-${(await calculateJwkThumbprint(jwk)).slice(0, 8)}`;
 console.log(JSON.stringify({ ...jwk, kid, alg: algorithm }));

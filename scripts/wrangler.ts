@@ -31,7 +31,11 @@ export function runWrangler(args: string[], { quiet = false } = {}): SpawnSyncRe
 
 /** Starts a long-running wrangler command attached to this terminal; resolves with its exit code. */
 export function startWrangler(args: string[]): Promise<number> {
-  const child = spawn(process.execPath, [wranglerBin, ...args], { cwd: projectRoot, env: wranglerEnv, stdio: 'inherit' });
+  const child = spawn(process.execPath, [wranglerBin, ...args], {
+    cwd: projectRoot,
+    env: wranglerEnv,
+    stdio: 'inherit',
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }

@@ -10,7 +10,8 @@ export const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** One key of JWT_SECRET: an HMAC secret, or a JSON Web Key (private, or public to verify only). */
-export type KeyMaterial = { kind: 'secret'; bytes: Uint8Array } | { kind: 'jwk'; jwk: Readonly<Record<string, unknown>> };
+export type KeyMaterial =
+  { kind: 'secret'; bytes: Uint8Array } | { kind: 'jwk'; jwk: Readonly<Record<string, unknown>> };
 
 export interface Settings {
   readonly jwtAlgorithm: JwtAlgorithm;
@@ -100,7 +101,10 @@ function parseOrigins(raw: string): string[] {
     } catch {
       // reported below
     }
-    throw new SettingsError('CORS_ALLOWED_ORIGINS', `must list origins like https://app.example.com or * (got "${origin}")`);
+    throw new SettingsError(
+      'CORS_ALLOWED_ORIGINS',
+      `must list origins like https://app.example.com or * (got "${origin}")`,
+    );
   });
 }
 
@@ -138,7 +142,10 @@ function parseKeys(raw: string | undefined, algorithm: JwtAlgorithm): KeyMateria
   const expected = JWK_TYPES[algorithm];
   return list.map((jwk, index) => {
     if (typeof jwk !== 'object' || jwk === null || jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
-      throw new SettingsError('JWT_SECRET', `key ${index + 1} must be a ${expected.kty} JWK on ${expected.crv} for ${algorithm}`);
+      throw new SettingsError(
+        'JWT_SECRET',
+        `key ${index + 1} must be a ${expected.kty} JWK on ${expected.crv} for ${algorithm}`,
+      );
     }
     if (index === 0 && typeof jwk.d !== 'string') {
       throw new SettingsError('JWT_SECRET', 'must start with a private key (a JWK with "d"): it signs the tokens');
@@ -149,7 +156,8 @@ function parseKeys(raw: string | undefined, algorithm: JwtAlgorithm): KeyMateria
 
 function parseAlgorithm(raw: string): JwtAlgorithm {
   const algorithm = JWT_ALGORITHMS.find((name) => name === raw.trim());
-  if (!algorithm) throw new SettingsError('JWT_ALGORITHM', `must be one of ${JWT_ALGORITHMS.join(', ')} (got "${raw}")`);
+  if (!algorithm)
+    throw new SettingsError('JWT_ALGORITHM', `must be one of ${JWT_ALGORITHMS.join(', ')} (got "${raw}")`);
   return algorithm;
 }
 
@@ -157,7 +165,10 @@ function parseDelivery(raw: string): ActivationDelivery {
   const value = raw.trim();
   if (value === 'response') return value;
   if (value === 'email') {
-    throw new SettingsError('ACTIVATION_DELIVERY', 'is "email", but email delivery is not available yet: use "response"');
+    throw new SettingsError(
+      'ACTIVATION_DELIVERY',
+      'is "email", but email delivery is not available yet: use "response"',
+    );
   }
   throw new SettingsError('ACTIVATION_DELIVERY', `must be "response" or "email" (got "${raw}")`);
 }
@@ -176,7 +187,10 @@ export function parseSettings(env: Record<string, unknown>): Settings {
 
   const prefixes = parseList(text('JWT_AUTH_HEADER_PREFIX', 'Bearer,JWT')).map((p) => p.toLowerCase());
   if (prefixes.length === 0 || prefixes.some((p) => /\s/.test(p))) {
-    throw new SettingsError('JWT_AUTH_HEADER_PREFIX', 'must list one or more prefixes without spaces, like "Bearer,JWT"');
+    throw new SettingsError(
+      'JWT_AUTH_HEADER_PREFIX',
+      'must list one or more prefixes without spaces, like "Bearer,JWT"',
+    );
   }
   const siteUrl = text('SITE_URL', '');
   if (siteUrl.trim() === '') throw new SettingsError('SITE_URL', 'is not set: give the public base URL of the API');
@@ -186,7 +200,10 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     jwtAlgorithm,
     jwtKeys: Object.freeze(parseKeys(env.JWT_SECRET as string | undefined, jwtAlgorithm)),
     jwtExpirationDelta: parseDuration('JWT_EXPIRATION_DELTA', text('JWT_EXPIRATION_DELTA', '300')),
-    jwtRefreshExpirationDelta: parseDuration('JWT_REFRESH_EXPIRATION_DELTA', text('JWT_REFRESH_EXPIRATION_DELTA', '7d')),
+    jwtRefreshExpirationDelta: parseDuration(
+      'JWT_REFRESH_EXPIRATION_DELTA',
+      text('JWT_REFRESH_EXPIRATION_DELTA', '7d'),
+    ),
     jwtAllowRefresh: parseBoolean('JWT_ALLOW_REFRESH', text('JWT_ALLOW_REFRESH', 'true')),
     jwtAuthHeaderPrefixes: Object.freeze(prefixes),
     jwtIssuer: optionalText('JWT_ISSUER'),

@@ -29,7 +29,8 @@ export const usernameField = () =>
 /** Passwords are never trimmed; the cap only keeps request bodies sensible. */
 export const passwordField = () => charField({ maxLength: 4096, trim: false });
 
-export const emailField = () => charField({ maxLength: 254 }).pipe(z.email()).meta({ type: 'string', format: 'email', maxLength: 254 });
+export const emailField = () =>
+  charField({ maxLength: 254 }).pipe(z.email()).meta({ type: 'string', format: 'email', maxLength: 254 });
 
 /** Messages for a missing or null value, for fields whose other errors are their own. */
 function presenceMessage(input: unknown): string | undefined {

@@ -9,7 +9,13 @@ import { readBody } from './http/body';
 
 type Issue = z.core.$ZodRawIssue;
 
-const DRF_TYPE_NAMES: Record<string, string> = { array: 'list', string: 'str', number: 'int', boolean: 'bool', object: 'dict' };
+const DRF_TYPE_NAMES: Record<string, string> = {
+  array: 'list',
+  string: 'str',
+  number: 'int',
+  boolean: 'bool',
+  object: 'dict',
+};
 
 function typeName(value: unknown): string {
   if (value === null) return 'NoneType';
@@ -36,7 +42,9 @@ function drfMessage(issue: Issue): string | undefined {
       return EXPECTED_MESSAGES[issue.expected] ?? 'Invalid value.';
     case 'too_small':
       if (issue.origin === 'string') {
-        return issue.minimum === 1 ? 'This field may not be blank.' : `Ensure this field has at least ${issue.minimum} characters.`;
+        return issue.minimum === 1
+          ? 'This field may not be blank.'
+          : `Ensure this field has at least ${issue.minimum} characters.`;
       }
       return `Ensure this value is greater than or equal to ${issue.minimum}.`;
     case 'too_big':

@@ -48,7 +48,12 @@ describe('parseSettings', () => {
   });
 
   it('accepts numbers and booleans, as wrangler.toml passes `JWT_LEEWAY = 5` or `JWT_ALLOW_REFRESH = false`', () => {
-    const settings = parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', JWT_LEEWAY: 5, JWT_ALLOW_REFRESH: false });
+    const settings = parseSettings({
+      JWT_SECRET: SECRET,
+      SITE_URL: 'http://localhost:8787',
+      JWT_LEEWAY: 5,
+      JWT_ALLOW_REFRESH: false,
+    });
     expect(settings.jwtLeeway).toBe(5);
     expect(settings.jwtAllowRefresh).toBe(false);
   });

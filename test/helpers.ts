@@ -21,7 +21,8 @@ function clientRequest(path: string, init?: RequestInit): Request {
   return request;
 }
 
-const randomIp = () => `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
+const randomIp = () =>
+  `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 
 /** A request through the Worker's real entry point. */
 export async function call(path: string, init?: RequestInit): Promise<Response> {
@@ -49,7 +50,11 @@ export function send(
 }
 
 /** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
-export async function callWithEnv(overrides: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
+export async function callWithEnv(
+  overrides: Record<string, unknown>,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
   return createApp().request(clientRequest(path, init), undefined, { ...env, ...overrides });
 }
 
@@ -71,10 +76,22 @@ export async function createUser({
   isStaff = false,
   username = uniqueName(),
   passwordHash,
-}: { password?: string; isActive?: boolean; isStaff?: boolean; username?: string; passwordHash?: string } = {}): Promise<TestUser> {
+}: {
+  password?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  username?: string;
+  passwordHash?: string;
+} = {}): Promise<TestUser> {
   const [row] = await getDb(env.DB)
     .insert(users)
-    .values({ username, email: `${username}@example.com`, password: passwordHash ?? (await hashPassword(password)), isActive, isStaff })
+    .values({
+      username,
+      email: `${username}@example.com`,
+      password: passwordHash ?? (await hashPassword(password)),
+      isActive,
+      isStaff,
+    })
     .returning({ id: users.id });
   return { id: row!.id, username, password, isStaff, tokenVersion: 0 };
 }
@@ -98,7 +115,10 @@ export async function obtainToken(username: string, password: string): Promise<s
 }
 
 /** Registers a user and returns the activation URL the API answered with. */
-export async function register(username = uniqueName(), password = 'a long enough password'): Promise<{ username: string; password: string; confirmationUrl: string }> {
+export async function register(
+  username = uniqueName(),
+  password = 'a long enough password',
+): Promise<{ username: string; password: string; confirmationUrl: string }> {
   const response = await postJson('/api-register/', { username, password, email: `${username}@example.com` });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
   const { confirmation_url } = (await response.json()) as { confirmation_url: string };

@@ -3,15 +3,19 @@ import { MAX_BODY_BYTES } from '../src/app';
 import { call, callWithEnv, postJson } from './helpers';
 
 describe('every path answers with and without its trailing slash', () => {
-  it.each(['/api-register', '/api-activate', '/api-auth', '/auth/obtain_token', '/auth/refresh_token', '/auth/verify_token'])(
-    'POST %s answers with and without the trailing slash (400 for an empty body, never 404)',
-    async (path) => {
-      for (const url of [path, `${path}/`]) {
-        const response = await postJson(url, {});
-        expect(response.status).toBe(400);
-      }
-    },
-  );
+  it.each([
+    '/api-register',
+    '/api-activate',
+    '/api-auth',
+    '/auth/obtain_token',
+    '/auth/refresh_token',
+    '/auth/verify_token',
+  ])('POST %s answers with and without the trailing slash (400 for an empty body, never 404)', async (path) => {
+    for (const url of [path, `${path}/`]) {
+      const response = await postJson(url, {});
+      expect(response.status).toBe(400);
+    }
+  });
 });
 
 describe('errors are JSON in DRF shapes', () => {
@@ -44,7 +48,11 @@ describe('errors are JSON in DRF shapes', () => {
   });
 
   it('answers 400 "JSON parse error - ..." for a malformed JSON body', async () => {
-    const response = await call('/api-auth/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"username": ' });
+    const response = await call('/api-auth/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"username": ',
+    });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { detail: string };
     expect(Object.keys(body)).toEqual(['detail']);
@@ -52,7 +60,11 @@ describe('errors are JSON in DRF shapes', () => {
   });
 
   it('answers 415 for a body of an unsupported media type', async () => {
-    const response = await call('/api-auth/', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'username=a' });
+    const response = await call('/api-auth/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: 'username=a',
+    });
     expect(response.status).toBe(415);
     expect(await response.json()).toEqual({ detail: 'Unsupported media type "text/plain" in request.' });
   });
@@ -70,12 +82,20 @@ describe('errors are JSON in DRF shapes', () => {
         controller.close();
       },
     });
-    const streamed = await call('/api-auth/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: stream });
+    const streamed = await call('/api-auth/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: stream,
+    });
     expect(streamed.status).toBe(413);
   });
 
   it('reads a body just under the limit', async () => {
-    const response = await postJson('/api-auth/', { username: 'nobody', password: 'pw', padding: 'y'.repeat(MAX_BODY_BYTES - 100) });
+    const response = await postJson('/api-auth/', {
+      username: 'nobody',
+      password: 'pw',
+      padding: 'y'.repeat(MAX_BODY_BYTES - 100),
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ non_field_errors: ['Unable to log in with provided credentials.'] });
   });
@@ -84,7 +104,11 @@ describe('errors are JSON in DRF shapes', () => {
 describe('CORS_ALLOWED_ORIGINS', () => {
   const preflight = {
     method: 'OPTIONS',
-    headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+    headers: {
+      Origin: 'https://app.example.com',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type',
+    },
   };
 
   it('sends no CORS headers when empty (the default)', async () => {

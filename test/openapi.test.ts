@@ -5,7 +5,20 @@ import { call, SITE_URL } from './helpers';
 interface OpenApiDocument {
   openapi: string;
   servers: { url: string }[];
-  paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: { required?: string[]; properties: Record<string, unknown> } }> }; responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: unknown[];
+        requestBody?: {
+          content: Record<string, { schema: { required?: string[]; properties: Record<string, unknown> } }>;
+        };
+        responses: Record<string, unknown>;
+        parameters?: { name: string; in: string }[];
+      }
+    >
+  >;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
 }
 
@@ -32,7 +45,9 @@ describe('GET /openapi.json', () => {
     const served = createApp()
       .routes.filter((route) => route.method !== 'ALL')
       .map((route) => `${route.method.toLowerCase()} ${documentedPath(route.path)}`);
-    const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method} ${path}`),
+    );
     expect(new Set(documented)).toEqual(new Set(served));
     expect(documented).toContain('post /auth/obtain_token/');
     expect(documented).toContain('delete /tasks/{id}/');
@@ -53,16 +68,29 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(body.properties).sort()).toEqual(['due_to', 'person', 'title']);
     expect(body.required?.sort()).toEqual(['due_to', 'title']);
     expect(Object.keys(create.requestBody!.content)).toContain('application/x-www-form-urlencoded');
-    expect(create.responses['400']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/FieldErrors' } } } });
-    expect(create.responses['403']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/Detail' } } } });
+    expect(create.responses['400']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/FieldErrors' } } },
+    });
+    expect(create.responses['403']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Detail' } } },
+    });
     const list = document.paths['/tasks/']!.get!;
-    expect(list.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:limit', 'query:offset', 'query:person', 'query:ordering']);
-    expect(document.paths['/tasks/{id}/']!.get!.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }]);
+    expect(list.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'query:limit',
+      'query:offset',
+      'query:person',
+      'query:ordering',
+    ]);
+    expect(document.paths['/tasks/{id}/']!.get!.parameters).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+    ]);
   });
 
   it('resolves every $ref to a component schema', async () => {
     const document = await getDocument();
-    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map(([, name]) => name!);
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map(
+      ([, name]) => name!,
+    );
     expect(refs.length).toBeGreaterThan(20);
     for (const name of refs) expect(document.components.schemas).toHaveProperty(name);
     expect(document.components.schemas.Task).toMatchObject({ required: ['id', 'url', 'title', 'person', 'due_to'] });

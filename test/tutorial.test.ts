@@ -69,7 +69,13 @@ it('the tasks transcript: anonymous POST refused, obtain, POST with Bearer and w
     const created = await send('POST', '/tasks/', { token, prefix, body: createTask });
     expect(created.status).toBe(201);
     const task = (await created.json()) as { id: number };
-    expect(task).toEqual({ due_to: '2016-10-18T19:12:01Z', id: task.id, person: admin.id, title: 'Next one', url: `${SITE_URL}/tasks/${task.id}/` });
+    expect(task).toEqual({
+      due_to: '2016-10-18T19:12:01Z',
+      id: task.id,
+      person: admin.id,
+      title: 'Next one',
+      url: `${SITE_URL}/tasks/${task.id}/`,
+    });
   }
   const list = (await (await call(`/tasks/?person=${admin.id}`)).json()) as { count: number };
   expect(list.count).toBe(2);
@@ -77,12 +83,21 @@ it('the tasks transcript: anonymous POST refused, obtain, POST with Bearer and w
 
 it('a registered and activated user creates and lists their own tasks', async () => {
   const username = uniqueName('newcomer');
-  const registered = await postJson('/api-register/', { username, password: 'newcomer-pass', email: `${username}@example.com` });
+  const registered = await postJson('/api-register/', {
+    username,
+    password: 'newcomer-pass',
+    email: `${username}@example.com`,
+  });
   const { confirmation_url } = (await registered.json()) as { confirmation_url: string };
   expect((await call(pathOf(confirmation_url))).status).toBe(200);
-  const { token } = (await (await postJson('/auth/obtain_token/', { username, password: 'newcomer-pass' })).json()) as { token: string };
+  const { token } = (await (await postJson('/auth/obtain_token/', { username, password: 'newcomer-pass' })).json()) as {
+    token: string;
+  };
 
-  const created = await send('POST', '/tasks/', { token, body: { title: 'My first task', due_to: '2030-06-01T09:00:00Z' } });
+  const created = await send('POST', '/tasks/', {
+    token,
+    body: { title: 'My first task', due_to: '2030-06-01T09:00:00Z' },
+  });
   expect(created.status).toBe(201);
   const me = (await (await send('GET', '/users/me/', { token })).json()) as { id: number; tasks: number[] };
   const task = (await created.json()) as { id: number; person: number };

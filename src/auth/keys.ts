@@ -25,7 +25,10 @@ async function secretKid(bytes: Uint8Array): Promise<string> {
 
 async function importKey(material: KeyMaterial, algorithm: JwtAlgorithm, position: number) {
   if (material.kind === 'secret') {
-    const key = await crypto.subtle.importKey('raw', material.bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    const key = await crypto.subtle.importKey('raw', material.bytes, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
     return { kid: await secretKid(material.bytes), signKey: key, verifyKey: key, publicJwk: undefined };
   }
   const jwk = material.jwk as JWK;
@@ -33,15 +36,26 @@ async function importKey(material: KeyMaterial, algorithm: JwtAlgorithm, positio
   try {
     const kid = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : await calculateJwkThumbprint(publicJwk);
     const verifyKey = (await importJWK({ ...publicJwk, alg: algorithm }, algorithm)) as CryptoKey;
-    const signKey = jwk.d === undefined ? undefined : ((await importJWK({ ...jwk, alg: algorithm, key_ops: undefined, ext: undefined }, algorithm)) as CryptoKey);
+    const signKey =
+      jwk.d === undefined
+        ? undefined
+        : ((await importJWK({ ...jwk, alg: algorithm, key_ops: undefined, ext: undefined }, algorithm)) as CryptoKey);
     return { kid, signKey, verifyKey, publicJwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' } };
   } catch (error) {
-    throw new SettingsError('JWT_SECRET', `key ${position} is not a usable JWK: ${error instanceof Error ? error.message : error}`);
+    throw new SettingsError(
+      'JWT_SECRET',
+      `key ${position} is not a usable JWK: ${error instanceof Error ? error.message : error}`,
+    );
   }
 }
 
-async function buildKeyRing(settings: { jwtAlgorithm: JwtAlgorithm; jwtKeys: readonly KeyMaterial[] }): Promise<KeyRing> {
-  const keys = await Promise.all(settings.jwtKeys.map((material, i) => importKey(material, settings.jwtAlgorithm, i + 1)));
+async function buildKeyRing(settings: {
+  jwtAlgorithm: JwtAlgorithm;
+  jwtKeys: readonly KeyMaterial[];
+}): Promise<KeyRing> {
+  const keys = await Promise.all(
+    settings.jwtKeys.map((material, i) => importKey(material, settings.jwtAlgorithm, i + 1)),
+  );
   const verifying = new Map<string, CryptoKey>();
   for (const { kid, verifyKey } of keys) {
     if (verifying.has(kid)) throw new SettingsError('JWT_SECRET', `holds two keys with the kid "${kid}"`);

@@ -47,8 +47,10 @@ function isTooSimilar(password: string, value: string): boolean {
 /** Every rule the password breaks, in Django's words; empty when it is acceptable. */
 export function passwordProblems(password: string, user: { username: string; email: string }): string[] {
   const problems: string[] = [];
-  if (user.username && isTooSimilar(password, user.username)) problems.push('The password is too similar to the username.');
-  else if (user.email && isTooSimilar(password, user.email)) problems.push('The password is too similar to the email address.');
+  if (user.username && isTooSimilar(password, user.username))
+    problems.push('The password is too similar to the username.');
+  else if (user.email && isTooSimilar(password, user.email))
+    problems.push('The password is too similar to the email address.');
   if (password.length < MIN_PASSWORD_LENGTH) {
     problems.push(`This password is too short. It must contain at least ${MIN_PASSWORD_LENGTH} characters.`);
   }

@@ -86,7 +86,9 @@ export async function verifyPassword(password: string, encoded: string): Promise
   const parts = encoded.split('$');
   if (parts[0] !== PASSWORD_ALGORITHM) {
     if (encoded.startsWith('!')) return false;
-    throw new UnsupportedPasswordHash(`stored password hash uses "${parts[0]}", only ${PASSWORD_ALGORITHM} is supported`);
+    throw new UnsupportedPasswordHash(
+      `stored password hash uses "${parts[0]}", only ${PASSWORD_ALGORITHM} is supported`,
+    );
   }
   const [, iterationsText = '', salt = '', hashText = ''] = parts;
   const iterations = Number(iterationsText);

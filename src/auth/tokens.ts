@@ -126,7 +126,12 @@ async function verify(kind: TokenKind, token: string, lifetime: number, settings
     });
     // A lifetime longer than the setting could only come from a stolen key or an old setting.
     const tooLong = (payload.exp ?? Infinity) - (payload.iat ?? 0) > lifetime;
-    if (tooLong || typeof payload.jti !== 'string' || !isUserId(payload.user_id) || payload.sub !== String(payload.user_id)) {
+    if (
+      tooLong ||
+      typeof payload.jti !== 'string' ||
+      !isUserId(payload.user_id) ||
+      payload.sub !== String(payload.user_id)
+    ) {
       throw new TokenError('invalid');
     }
     return payload as JWTPayload & { user_id: number; jti: string };
@@ -166,7 +171,11 @@ export async function verifyAccessToken(token: string, settings: Settings, now =
   return { userId: payload.user_id, username, isStaff, tokenVersion, origIat, iat, exp, jti: payload.jti };
 }
 
-export async function verifyActivationToken(token: string, settings: Settings, now = new Date()): Promise<ActivationClaims> {
+export async function verifyActivationToken(
+  token: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<ActivationClaims> {
   const payload = await verify('activation', token, settings.activationExpirationDelta, settings, now);
   return { userId: payload.user_id, jti: payload.jti };
 }

@@ -14,10 +14,17 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: 
     .optional()
     .transform((text, ctx): SQL[] => {
       const terms: SQL[] = [];
-      for (const term of (text ?? '').split(',').map((t) => t.trim()).filter(Boolean)) {
+      for (const term of (text ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)) {
         const column = fields[term.replace(/^-/, '')];
         if (!column) {
-          ctx.addIssue({ code: 'custom', message: `Select a valid choice. ${term} is not one of the available choices.`, input: text });
+          ctx.addIssue({
+            code: 'custom',
+            message: `Select a valid choice. ${term} is not one of the available choices.`,
+            input: text,
+          });
           return z.NEVER;
         }
         terms.push(term.startsWith('-') ? desc(column) : asc(column));

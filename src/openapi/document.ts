@@ -42,7 +42,12 @@ function tidy(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(tidy);
   if (node === null || typeof node !== 'object') return node;
   const entries = Object.entries(node)
-    .filter(([key, value]) => key !== '$schema' && key !== '$id' && !(['minimum', 'maximum'].includes(key) && SAFE_INTEGER_BOUNDS.has(value as number)))
+    .filter(
+      ([key, value]) =>
+        key !== '$schema' &&
+        key !== '$id' &&
+        !(['minimum', 'maximum'].includes(key) && SAFE_INTEGER_BOUNDS.has(value as number)),
+    )
     .map(([key, value]) => [key, tidy(value)]);
   return Object.fromEntries(entries);
 }
@@ -71,10 +76,12 @@ function parameters(operation: Operation) {
     required: true,
     schema: name === 'id' ? { type: 'integer', minimum: 1 } : { type: 'string' },
   }));
-  const queryParameters = Object.entries((operation.query?.shape ?? {}) as Record<string, z.ZodType>).map(([name, field]) => {
-    const { description, ...schema } = jsonSchema(field, 'input') as { description?: string };
-    return { name, in: 'query', required: isRequired(field), ...(description ? { description } : {}), schema };
-  });
+  const queryParameters = Object.entries((operation.query?.shape ?? {}) as Record<string, z.ZodType>).map(
+    ([name, field]) => {
+      const { description, ...schema } = jsonSchema(field, 'input') as { description?: string };
+      return { name, in: 'query', required: isRequired(field), ...(description ? { description } : {}), schema };
+    },
+  );
   return [...pathParameters, ...queryParameters];
 }
 
@@ -91,7 +98,9 @@ function responsesOf(operation: Operation) {
 
 /** `postAuthObtainToken` for POST /auth/obtain_token/; `getApiRoot` for GET /. */
 function operationId({ method, path }: Operation): string {
-  const words = path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''));
+  const words = path
+    .replace(/[{}]/g, '')
+    .replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''));
   return `${method}${words || 'ApiRoot'}`;
 }
 
@@ -112,7 +121,10 @@ export function buildOpenApiDocument(operations: readonly Operation[], siteUrl: 
       ...(operation.auth ? { security: SECURITY[operation.auth] } : {}),
     };
   }
-  const { schemas } = z.toJSONSchema(components, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = z.toJSONSchema(components, {
+    target: 'draft-2020-12',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
   return {
     openapi: '3.1.0',
     info: {

@@ -31,7 +31,12 @@ const user = component(
 );
 
 const page = (item: z.ZodType) =>
-  z.object({ count: z.int().nonnegative(), next: absoluteUrl.nullable(), previous: absoluteUrl.nullable(), results: z.array(item) });
+  z.object({
+    count: z.int().nonnegative(),
+    next: absoluteUrl.nullable(),
+    previous: absoluteUrl.nullable(),
+    results: z.array(item),
+  });
 
 export const responses = {
   Task: task,

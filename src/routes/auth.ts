@@ -29,7 +29,10 @@ import { limitPerIp, throttle } from '../http/rate-limit';
 import { validBody } from '../validate';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
-const credentialsBody = z.object({ username: charField({ maxLength: USERNAME_MAX_LENGTH }), password: passwordField() });
+const credentialsBody = z.object({
+  username: charField({ maxLength: USERNAME_MAX_LENGTH }),
+  password: passwordField(),
+});
 const tokenBody = z.object({ token: charField({ maxLength: 8192 }) });
 
 const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
@@ -77,7 +80,9 @@ async function activate(c: Context<AppEnv>, token: string) {
 
 authRoutes.get('/api-activate/:token', limitPerIp('activate'), (c) => activate(c, c.req.param('token')));
 
-authRoutes.post('/api-activate', limitPerIp('activate'), async (c) => activate(c, (await validBody(c, tokenBody)).token));
+authRoutes.post('/api-activate', limitPerIp('activate'), async (c) =>
+  activate(c, (await validBody(c, tokenBody)).token),
+);
 
 async function obtainToken(c: Context<AppEnv>) {
   const { username, password } = await validBody(c, credentialsBody);
@@ -193,8 +198,12 @@ export const authOperations: Operation[] = [
     body: tokenBody,
     responses: { 200: 'UserActivated', 400: 'FieldErrors', 401: 'Detail' },
   },
-  tokenOperation('/api-auth/', 'Obtain an access token (the tutorial\'s path)'),
-  tokenOperation('/auth/obtain_token/', 'Obtain an access token', 'Inactive users cannot log in; every failure answers the same 400.'),
+  tokenOperation('/api-auth/', "Obtain an access token (the tutorial's path)"),
+  tokenOperation(
+    '/auth/obtain_token/',
+    'Obtain an access token',
+    'Inactive users cannot log in; every failure answers the same 400.',
+  ),
   {
     method: 'post',
     path: '/auth/refresh_token/',

@@ -12,7 +12,13 @@ import { userOperations } from './users';
 
 const docsOperations: Operation[] = [
   { method: 'get', path: '/openapi.json', tag: 'api', summary: 'This OpenAPI 3.1 document', responses: { 200: null } },
-  { method: 'get', path: '/docs', tag: 'api', summary: 'Interactive documentation (Swagger UI)', responses: { 200: null } },
+  {
+    method: 'get',
+    path: '/docs',
+    tag: 'api',
+    summary: 'Interactive documentation (Swagger UI)',
+    responses: { 200: null },
+  },
 ];
 
 export const operations: readonly Operation[] = [
@@ -25,8 +31,8 @@ export const operations: readonly Operation[] = [
 ];
 
 const documentFor = perSettings((settings) => JSON.stringify(buildOpenApiDocument(operations, settings.siteUrl)));
-const pageFor = perSettings(
-  (settings): MiddlewareHandler => swaggerUI({ url: `${settings.siteUrl}/openapi.json`, title: 'Edge JWT auth + tasks API' }),
+const pageFor = perSettings((settings): MiddlewareHandler =>
+  swaggerUI({ url: `${settings.siteUrl}/openapi.json`, title: 'Edge JWT auth + tasks API' }),
 );
 
 export const docsRoutes = new Hono<AppEnv>();

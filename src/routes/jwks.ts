@@ -15,5 +15,11 @@ jwksRoutes.get('/.well-known/jwks.json', async (c) => {
 });
 
 export const jwksOperations: Operation[] = [
-  { method: 'get', path: '/.well-known/jwks.json', tag: 'auth', summary: 'The public keys that verify access tokens (ES256 or EdDSA)', responses: { 200: 'Jwks' } },
+  {
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    tag: 'auth',
+    summary: 'The public keys that verify access tokens (ES256 or EdDSA)',
+    responses: { 200: 'Jwks' },
+  },
 ];

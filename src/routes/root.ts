@@ -22,5 +22,12 @@ rootRoutes.get('/', authenticate, (c) => {
 });
 
 export const rootOperations: Operation[] = [
-  { method: 'get', path: '/', tag: 'api', summary: 'Links to the resources and the docs', auth: 'optional', responses: { 200: 'ApiRoot', 401: 'Detail' } },
+  {
+    method: 'get',
+    path: '/',
+    tag: 'api',
+    summary: 'Links to the resources and the docs',
+    auth: 'optional',
+    responses: { 200: 'ApiRoot', 401: 'Detail' },
+  },
 ];

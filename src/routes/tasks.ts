@@ -94,11 +94,23 @@ tasksRoutes.get('/', async (c) => {
   const where = person === undefined ? undefined : eq(tasks.personId, person);
   const [[total], rows] = await db.batch([
     db.select({ count: count() }).from(tasks).where(where),
-    db.select().from(tasks).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    db
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(...ordering)
+      .limit(limit)
+      .offset(offset),
   ]);
   const settings = c.var.settings;
   const results = rows.map((task) => serializeTask(task, settings));
-  return c.json(paginate(results, { count: total!.count, limit, offset }, { siteUrl: settings.siteUrl, path: '/tasks/', requestUrl: c.req.url }));
+  return c.json(
+    paginate(
+      results,
+      { count: total!.count, limit, offset },
+      { siteUrl: settings.siteUrl, path: '/tasks/', requestUrl: c.req.url },
+    ),
+  );
 });
 
 tasksRoutes.post('/', requireUser, async (c) => {
@@ -114,7 +126,10 @@ tasksRoutes.post('/', requireUser, async (c) => {
 });
 
 tasksRoutes.get('/:id{[0-9]+}', async (c) => {
-  const [task] = await getDb(c.env.DB).select().from(tasks).where(eq(tasks.id, taskId(c)));
+  const [task] = await getDb(c.env.DB)
+    .select()
+    .from(tasks)
+    .where(eq(tasks.id, taskId(c)));
   if (!task) throw notFound();
   return c.json(serializeTask(task, c.var.settings));
 });
@@ -180,8 +195,38 @@ export const taskOperations: Operation[] = [
     body: taskInput,
     responses: { 201: 'Task', 400: 'FieldErrors', 401: 'Detail', 403: 'Detail' },
   },
-  { method: 'get', path: '/tasks/{id}/', tag: 'tasks', summary: 'Read a task', auth: 'optional', responses: { 200: 'Task', 401: 'Detail', 404: 'Detail' } },
-  { method: 'put', path: '/tasks/{id}/', tag: 'tasks', summary: 'Replace a task (owner or staff)', auth: 'required', body: taskInput, responses: { 200: 'Task', ...writeErrors } },
-  { method: 'patch', path: '/tasks/{id}/', tag: 'tasks', summary: 'Change some fields of a task (owner or staff)', auth: 'required', body: taskPatchInput, responses: { 200: 'Task', ...writeErrors } },
-  { method: 'delete', path: '/tasks/{id}/', tag: 'tasks', summary: 'Delete a task (owner or staff)', auth: 'required', responses: { 204: null, 401: 'Detail', 403: 'Detail', 404: 'Detail' } },
+  {
+    method: 'get',
+    path: '/tasks/{id}/',
+    tag: 'tasks',
+    summary: 'Read a task',
+    auth: 'optional',
+    responses: { 200: 'Task', 401: 'Detail', 404: 'Detail' },
+  },
+  {
+    method: 'put',
+    path: '/tasks/{id}/',
+    tag: 'tasks',
+    summary: 'Replace a task (owner or staff)',
+    auth: 'required',
+    body: taskInput,
+    responses: { 200: 'Task', ...writeErrors },
+  },
+  {
+    method: 'patch',
+    path: '/tasks/{id}/',
+    tag: 'tasks',
+    summary: 'Change some fields of a task (owner or staff)',
+    auth: 'required',
+    body: taskPatchInput,
+    responses: { 200: 'Task', ...writeErrors },
+  },
+  {
+    method: 'delete',
+    path: '/tasks/{id}/',
+    tag: 'tasks',
+    summary: 'Delete a task (owner or staff)',
+    auth: 'required',
+    responses: { 204: null, 401: 'Detail', 403: 'Detail', 404: 'Detail' },
+  },
 ];

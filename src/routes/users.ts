@@ -71,11 +71,22 @@ usersRoutes.get('/', async (c) => {
   const db = getDb(c.env.DB);
   const [[total], rows] = await db.batch([
     db.select({ count: count() }).from(users),
-    db.select(userView).from(users).orderBy(...ordering).limit(limit).offset(offset),
+    db
+      .select(userView)
+      .from(users)
+      .orderBy(...ordering)
+      .limit(limit)
+      .offset(offset),
   ]);
   const settings = c.var.settings;
   const results = rows.map((user) => serializeUser(user, c.var.user, settings));
-  return c.json(paginate(results, { count: total!.count, limit, offset }, { siteUrl: settings.siteUrl, path: '/users/', requestUrl: c.req.url }));
+  return c.json(
+    paginate(
+      results,
+      { count: total!.count, limit, offset },
+      { siteUrl: settings.siteUrl, path: '/users/', requestUrl: c.req.url },
+    ),
+  );
 });
 
 usersRoutes.get('/me', requireUser, (c) => showUser(c, caller(c).id));
@@ -88,7 +99,10 @@ usersRoutes.patch('/me', requireUser, async (c) => {
   const changes: { email?: string; password?: string; tokenVersion?: SQL } = { email: input.email };
   if (input.password !== undefined) {
     if (input.current_password === undefined) throw fieldErrors({ current_password: ['This field is required.'] });
-    const [stored] = await db.select({ password: users.password, email: users.email }).from(users).where(eq(users.id, user.id));
+    const [stored] = await db
+      .select({ password: users.password, email: users.email })
+      .from(users)
+      .where(eq(users.id, user.id));
     if (!stored) throw notFound();
     if (!(await verifyPassword(input.current_password, stored.password).catch(() => false))) {
       throw fieldErrors({ current_password: ['Your old password was entered incorrectly. Please enter it again.'] });
@@ -124,8 +138,22 @@ export const userOperations: Operation[] = [
     query: userListQuery,
     responses: { 200: 'UserPage', 400: 'FieldErrors', 401: 'Detail' },
   },
-  { method: 'get', path: '/users/{id}/', tag: 'users', summary: 'Read a user', auth: 'optional', responses: { 200: 'User', 401: 'Detail', 404: 'Detail' } },
-  { method: 'get', path: '/users/me/', tag: 'users', summary: 'Read the caller', auth: 'required', responses: { 200: 'User', 401: 'Detail' } },
+  {
+    method: 'get',
+    path: '/users/{id}/',
+    tag: 'users',
+    summary: 'Read a user',
+    auth: 'optional',
+    responses: { 200: 'User', 401: 'Detail', 404: 'Detail' },
+  },
+  {
+    method: 'get',
+    path: '/users/me/',
+    tag: 'users',
+    summary: 'Read the caller',
+    auth: 'required',
+    responses: { 200: 'User', 401: 'Detail' },
+  },
   {
     method: 'patch',
     path: '/users/me/',

@@ -11,7 +11,10 @@ const NEW = 'new-secret-that-is-at-least-32-bytes-long';
 const settingsWith = (env: Record<string, string>) => parseSettings({ SITE_URL: 'http://localhost:8787', ...env });
 
 async function privateJwk(alg: 'ES256' | 'EdDSA', kid?: string) {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
   return { ...(await exportJWK(privateKey)), ...(kid ? { kid } : {}) };
 }
 
@@ -67,9 +70,15 @@ describe.each(['ES256', 'EdDSA'] as const)('%s signing', (alg) => {
   it('rotates: a JWK Set signs with its first key and still verifies tokens of the others', async () => {
     const oldKey = await privateJwk(alg);
     const newKey = await privateJwk(alg);
-    const oldToken = await issueAccessToken(user, settingsWith({ JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify(oldKey) }));
+    const oldToken = await issueAccessToken(
+      user,
+      settingsWith({ JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify(oldKey) }),
+    );
     const { x, y, kty, crv } = oldKey;
-    const rotated = settingsWith({ JWT_ALGORITHM: alg, JWT_SECRET: JSON.stringify({ keys: [newKey, { kty, crv, x, y }] }) });
+    const rotated = settingsWith({
+      JWT_ALGORITHM: alg,
+      JWT_SECRET: JSON.stringify({ keys: [newKey, { kty, crv, x, y }] }),
+    });
     await expect(verifyAccessToken(oldToken, rotated)).resolves.toMatchObject({ userId: 3 });
     const newToken = await issueAccessToken(user, rotated);
     expect(decodeJwt(newToken).header.kid).not.toBe(decodeJwt(oldToken).header.kid);
@@ -87,15 +96,24 @@ describe('JWT_SECRET for asymmetric algorithms', () => {
 
   it('refuses a key of the wrong type and a set that starts with a public key', async () => {
     const ed = await privateJwk('EdDSA');
-    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(ed) })).toThrow(/must be a EC JWK on P-256/);
+    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(ed) })).toThrow(
+      /must be a EC JWK on P-256/,
+    );
     const { d: _, ...publicOnly } = await privateJwk('ES256');
-    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(publicOnly) })).toThrow(SettingsError);
+    expect(() => settingsWith({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(publicOnly) })).toThrow(
+      SettingsError,
+    );
   });
 
   it('answers 500 naming JWT_SECRET when a JWK cannot be imported', async () => {
     const jwk = { ...(await privateJwk('ES256')), x: 'not-a-point' };
-    const response = await callWithEnv({ JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(jwk) }, '/.well-known/jwks.json');
+    const response = await callWithEnv(
+      { JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(jwk) },
+      '/.well-known/jwks.json',
+    );
     expect(response.status).toBe(500);
-    expect(((await response.json()) as { detail: string }).detail).toMatch(/^Server misconfigured: JWT_SECRET key 1 is not a usable JWK/);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(
+      /^Server misconfigured: JWT_SECRET key 1 is not a usable JWK/,
+    );
   });
 });

@@ -20,7 +20,11 @@ function probe(overrides: Record<string, unknown> = {}) {
   return {
     queries: counter.count,
     whoami: (authorization?: string) =>
-      app.request('/whoami', { headers: authorization ? { Authorization: authorization } : {} }, { ...env, DB: counter.binding, ...overrides }),
+      app.request(
+        '/whoami',
+        { headers: authorization ? { Authorization: authorization } : {} },
+        { ...env, DB: counter.binding, ...overrides },
+      ),
   };
 }
 
@@ -91,7 +95,9 @@ describe('GET / authenticates like every DRF view', () => {
     const token = await accessTokenFor(await createUser());
     const counter = countingD1(env.DB);
     for (const prefix of ['Bearer', 'JWT']) {
-      const response = await callWithEnv({ DB: counter.binding }, '/', { headers: { Authorization: `${prefix} ${token}` } });
+      const response = await callWithEnv({ DB: counter.binding }, '/', {
+        headers: { Authorization: `${prefix} ${token}` },
+      });
       expect(response.status).toBe(200);
     }
     expect(counter.count()).toBe(0);

@@ -14,14 +14,20 @@ describe("Django's default password validators", () => {
     ['alice_liddell1', ['The password is too similar to the username.']],
     ['llddeil_ecila', ['The password is too similar to the username.']],
     ['wonderland!', ['The password is too similar to the email address.']],
-    ['1234', ['This password is too short. It must contain at least 8 characters.', 'This password is entirely numeric.']],
+    [
+      '1234',
+      ['This password is too short. It must contain at least 8 characters.', 'This password is entirely numeric.'],
+    ],
   ])('%j breaks %j', (password, problems) => {
     expect(passwordProblems(password, alice)).toEqual(problems);
   });
 
-  it.each(['correct horse battery staple', 'Tr0ub4dor&3x', 'a long passphrase with alice in it'])('%j is acceptable', (password) => {
-    expect(passwordProblems(password, alice)).toEqual([]);
-  });
+  it.each(['correct horse battery staple', 'Tr0ub4dor&3x', 'a long passphrase with alice in it'])(
+    '%j is acceptable',
+    (password) => {
+      expect(passwordProblems(password, alice)).toEqual([]);
+    },
+  );
 });
 
 describe('POST /api-register/ applies them', () => {
@@ -29,7 +35,9 @@ describe('POST /api-register/ applies them', () => {
     const username = uniqueName('bob');
     const response = await postJson('/api-register/', { username, password: '12345678', email: 'bob@example.com' });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ password: ['This password is too common.', 'This password is entirely numeric.'] });
+    expect(await response.json()).toEqual({
+      password: ['This password is too common.', 'This password is entirely numeric.'],
+    });
     const similar = await postJson('/api-register/', { username, password: `${username}!`, email: 'bob@example.com' });
     expect(await similar.json()).toEqual({ password: ['The password is too similar to the username.'] });
   });
@@ -49,7 +57,10 @@ describe('PATCH /users/me/ applies them to a new password', () => {
   it('answers 400 and keeps the old password', async () => {
     const user = await createUser();
     const token = await accessTokenFor(user);
-    const response = await send('PATCH', '/users/me/', { token, body: { password: 'qwertyuiop', current_password: user.password } });
+    const response = await send('PATCH', '/users/me/', {
+      token,
+      body: { password: 'qwertyuiop', current_password: user.password },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ password: ['This password is too common.'] });
     expect((await postJson('/api-auth/', { username: user.username, password: user.password })).status).toBe(200);

@@ -52,7 +52,12 @@ describe('password hashing', () => {
   });
 
   it("treats Django's unusable password and malformed hashes as no match", async () => {
-    for (const stored of ['!unusable', 'pbkdf2_sha256$abc$salt$hash', 'pbkdf2_sha256$1000$salt', 'pbkdf2_sha256$1000$salt$%%%']) {
+    for (const stored of [
+      '!unusable',
+      'pbkdf2_sha256$abc$salt$hash',
+      'pbkdf2_sha256$1000$salt',
+      'pbkdf2_sha256$1000$salt$%%%',
+    ]) {
       expect(await verifyPassword('pw', stored)).toBe(false);
     }
     await expect(verifyPassword('pw', 'argon2$argon2id$v=19$...')).rejects.toThrow(UnsupportedPasswordHash);

@@ -45,7 +45,13 @@ describe('access tokens', () => {
   it('carry the claims of the contract', async () => {
     const settings = settingsWith({ JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'spa' });
     const claims = await verifyAccessToken(await issueAccessToken(user, settings, { now: T0 }), settings, at(1));
-    expect(claims).toMatchObject({ userId: 7, username: 'alice', isStaff: false, origIat: T0.getTime() / 1000, exp: T0.getTime() / 1000 + 300 });
+    expect(claims).toMatchObject({
+      userId: 7,
+      username: 'alice',
+      isStaff: false,
+      origIat: T0.getTime() / 1000,
+      exp: T0.getTime() / 1000 + 300,
+    });
   });
 
   it('expire after JWT_EXPIRATION_DELTA, give or take JWT_LEEWAY', async () => {
@@ -54,20 +60,38 @@ describe('access tokens', () => {
     await expect(verifyAccessToken(token, settings, at(299))).resolves.toBeTruthy();
     await expectTokenError(verifyAccessToken(token, settings, at(300)), 'expired');
     const lenient = settingsWith({ JWT_LEEWAY: '30' });
-    await expect(verifyAccessToken(await issueAccessToken(user, lenient, { now: T0 }), lenient, at(320))).resolves.toBeTruthy();
+    await expect(
+      verifyAccessToken(await issueAccessToken(user, lenient, { now: T0 }), lenient, at(320)),
+    ).resolves.toBeTruthy();
   });
 
   it('are refused when issued in the future', async () => {
     const settings = settingsWith();
-    await expectTokenError(verifyAccessToken(await issueAccessToken(user, settings, { now: at(120) }), settings, T0), 'invalid');
+    await expectTokenError(
+      verifyAccessToken(await issueAccessToken(user, settings, { now: at(120) }), settings, T0),
+      'invalid',
+    );
   });
 
   it('are refused with another secret, issuer or audience', async () => {
     const settings = settingsWith({ JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'spa' });
     const token = await issueAccessToken(user, settings, { now: T0 });
-    await expectTokenError(verifyAccessToken(token, settingsWith({ JWT_SECRET: 'y'.repeat(40), JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'spa' }), T0), 'invalid');
-    await expectTokenError(verifyAccessToken(token, settingsWith({ JWT_ISSUER: 'https://other.test', JWT_AUDIENCE: 'spa' }), T0), 'invalid');
-    await expectTokenError(verifyAccessToken(token, settingsWith({ JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'other' }), T0), 'invalid');
+    await expectTokenError(
+      verifyAccessToken(
+        token,
+        settingsWith({ JWT_SECRET: 'y'.repeat(40), JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'spa' }),
+        T0,
+      ),
+      'invalid',
+    );
+    await expectTokenError(
+      verifyAccessToken(token, settingsWith({ JWT_ISSUER: 'https://other.test', JWT_AUDIENCE: 'spa' }), T0),
+      'invalid',
+    );
+    await expectTokenError(
+      verifyAccessToken(token, settingsWith({ JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'other' }), T0),
+      'invalid',
+    );
     const plain = await issueAccessToken(user, settingsWith(), { now: T0 });
     await expectTokenError(verifyAccessToken(plain, settings, T0), 'invalid');
   });
@@ -75,21 +99,30 @@ describe('access tokens', () => {
   it('are verified with HS256 only: alg none and HS512 with the same secret are refused', async () => {
     const settings = settingsWith();
     const claims = { user_id: 7, username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 };
-    const unsecured = new UnsecuredJWT(claims).setSubject('7').setIssuedAt(T0).setExpirationTime(at(300)).setJti('j').encode();
+    const unsecured = new UnsecuredJWT(claims)
+      .setSubject('7')
+      .setIssuedAt(T0)
+      .setExpirationTime(at(300))
+      .setJti('j')
+      .encode();
     await expectTokenError(verifyAccessToken(unsecured, settings, T0), 'invalid');
     await expectTokenError(verifyAccessToken(await signWithSecret(claims, 'HS512'), settings, T0), 'invalid');
   });
 
   it('are refused when a claim has the wrong type, even with a valid signature', async () => {
     const settings = settingsWith();
-    const forged = await signWithSecret({ user_id: '7', username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 }, 'HS256');
+    const forged = await signWithSecret(
+      { user_id: '7', username: 'alice', is_staff: false, orig_iat: T0.getTime() / 1000 },
+      'HS256',
+    );
     await expectTokenError(verifyAccessToken(forged, settings, T0), 'invalid');
   });
 
   it('import the HMAC key once per settings, not once per token', async () => {
     const settings = settingsWith();
     const importKey = vi.spyOn(crypto.subtle, 'importKey');
-    for (let i = 0; i < 3; i++) await verifyAccessToken(await issueAccessToken(user, settings, { now: T0 }), settings, T0);
+    for (let i = 0; i < 3; i++)
+      await verifyAccessToken(await issueAccessToken(user, settings, { now: T0 }), settings, T0);
     expect(importKey).toHaveBeenCalledTimes(1);
   });
 });
@@ -97,12 +130,18 @@ describe('access tokens', () => {
 describe('token kinds never mix', () => {
   it('an access token is not an activation token', async () => {
     const settings = settingsWith();
-    await expectTokenError(verifyActivationToken(await issueAccessToken(user, settings, { now: T0 }), settings, T0), 'invalid');
+    await expectTokenError(
+      verifyActivationToken(await issueAccessToken(user, settings, { now: T0 }), settings, T0),
+      'invalid',
+    );
   });
 
   it('an activation token is not an access token', async () => {
     const settings = settingsWith();
-    await expectTokenError(verifyAccessToken(await issueActivationToken(7, 'jti-1', settings, T0), settings, T0), 'invalid');
+    await expectTokenError(
+      verifyAccessToken(await issueActivationToken(7, 'jti-1', settings, T0), settings, T0),
+      'invalid',
+    );
   });
 });
 

@@ -3,7 +3,16 @@ import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
-import { accessTokenFor, activationTokenFor, call, createUser, obtainToken, pathOf, postJson, register } from '../helpers';
+import {
+  accessTokenFor,
+  activationTokenFor,
+  call,
+  createUser,
+  obtainToken,
+  pathOf,
+  postJson,
+  register,
+} from '../helpers';
 
 const isActive = async (username: string) =>
   (await getDb(env.DB).query.users.findFirst({ where: eq(users.username, username) }))!.isActive;

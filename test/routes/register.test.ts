@@ -23,10 +23,16 @@ describe('POST /api-register/', () => {
 
     const user = await findUser(username);
     expect(user).toMatchObject({ username, email: 'your.email@abc.com', isActive: false, isStaff: false });
-    expect(user!.password).toMatch(new RegExp(`^pbkdf2_sha256\\$${PBKDF2_ITERATIONS}\\$[A-Za-z0-9]{22}\\$[A-Za-z0-9+/]{43}=$`));
+    expect(user!.password).toMatch(
+      new RegExp(`^pbkdf2_sha256\\$${PBKDF2_ITERATIONS}\\$[A-Za-z0-9]{22}\\$[A-Za-z0-9+/]{43}=$`),
+    );
     expect(user!.password).not.toContain('your_pass_123');
     const token = body.confirmation_url.split('/').at(-2)!;
-    expect(decodeJwt(token).payload).toMatchObject({ user_id: user!.id, sub: String(user!.id), jti: user!.activationJti });
+    expect(decodeJwt(token).payload).toMatchObject({
+      user_id: user!.id,
+      sub: String(user!.id),
+      jti: user!.activationJti,
+    });
   });
 
   it('accepts a form body, as `http -f` and HTML forms send it', async () => {
@@ -51,7 +57,11 @@ describe('POST /api-register/', () => {
 
   it('rejects a username that is taken', async () => {
     const existing = await createUser();
-    const response = await postJson('/api-register/', { username: existing.username, password: 'pw-123456', email: 'x@example.com' });
+    const response = await postJson('/api-register/', {
+      username: existing.username,
+      password: 'pw-123456',
+      email: 'x@example.com',
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ username: ['A user with that username already exists.'] });
   });

@@ -42,7 +42,10 @@ describe('a password change', () => {
   it('ends every refresh chain, as logout does', async () => {
     const user = await createUser();
     const token = await obtainToken(user.username, user.password);
-    const changed = await send('PATCH', '/users/me/', { token, body: { password: 'a brand new passphrase', current_password: user.password } });
+    const changed = await send('PATCH', '/users/me/', {
+      token,
+      body: { password: 'a brand new passphrase', current_password: user.password },
+    });
     expect(changed.status).toBe(200);
     expect(await (await refresh(token)).json()).toEqual(REVOKED);
     expect((await refresh(await obtainToken(user.username, 'a brand new passphrase'))).status).toBe(200);
@@ -75,7 +78,9 @@ describe('JWT_REVOCATION_CHECK', () => {
     const deactivated = await createUser();
     const deactivatedToken = await obtainToken(deactivated.username, deactivated.password);
     await getDb(env.DB).update(users).set({ isActive: false }).where(eq(users.id, deactivated.id));
-    expect(await (await withCheck('/tasks/', deactivatedToken)).json()).toEqual({ detail: 'User account is disabled.' });
+    expect(await (await withCheck('/tasks/', deactivatedToken)).json()).toEqual({
+      detail: 'User account is disabled.',
+    });
 
     const deleted = await createUser();
     const deletedToken = await obtainToken(deleted.username, deleted.password);

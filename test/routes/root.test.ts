@@ -20,7 +20,9 @@ describe('GET /', () => {
 
   it('follows SITE_URL, including a path prefix', async () => {
     const response = await callWithEnv({ SITE_URL: 'https://api.example.com/v1/' }, '/');
-    expect(((await response.json()) as Record<string, string>).register).toBe('https://api.example.com/v1/api-register/');
+    expect(((await response.json()) as Record<string, string>).register).toBe(
+      'https://api.example.com/v1/api-register/',
+    );
   });
 
   it('answers HEAD like GET, without a body', async () => {

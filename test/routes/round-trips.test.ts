@@ -29,7 +29,12 @@ describe('D1 round trips per request', () => {
     const db = getDb(env.DB);
     const created = [];
     for (let i = 0; i < rows.length; i += 10) {
-      created.push(...(await db.insert(users).values(rows.slice(i, i + 10)).returning({ id: users.id })));
+      created.push(
+        ...(await db
+          .insert(users)
+          .values(rows.slice(i, i + 10))
+          .returning({ id: users.id })),
+      );
     }
     const due = new Date('2030-01-01T00:00:00Z');
     const taskRows = created.flatMap(({ id }) => [

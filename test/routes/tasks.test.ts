@@ -18,7 +18,10 @@ const FORBIDDEN = { detail: 'You do not have permission to perform this action.'
 const NOT_FOUND = { detail: 'Not found.' };
 
 async function createTask(owner: TestUser & { token: string }, body: Record<string, unknown> = {}): Promise<TaskBody> {
-  const response = await send('POST', '/tasks/', { token: owner.token, body: { title: 'Next one', due_to: '2016-10-18T19:12:01Z', ...body } });
+  const response = await send('POST', '/tasks/', {
+    token: owner.token,
+    body: { title: 'Next one', due_to: '2016-10-18T19:12:01Z', ...body },
+  });
   expect(response.status).toBe(201);
   return (await response.json()) as TaskBody;
 }
@@ -34,12 +37,20 @@ describe('POST /tasks/', () => {
       });
       expect(response.status).toBe(201);
       const task = (await response.json()) as TaskBody;
-      expect(task).toEqual({ id: task.id, url: `${SITE_URL}/tasks/${task.id}/`, title: 'Next one', person: owner.id, due_to: '2016-10-18T19:12:01Z' });
+      expect(task).toEqual({
+        id: task.id,
+        url: `${SITE_URL}/tasks/${task.id}/`,
+        title: 'Next one',
+        person: owner.id,
+        due_to: '2016-10-18T19:12:01Z',
+      });
     }
   });
 
   it('refuses an anonymous request with 401', async () => {
-    const response = await send('POST', '/tasks/', { body: { due_to: '2016-10-18T19:12:01Z', person: 1, title: 'Next one' } });
+    const response = await send('POST', '/tasks/', {
+      body: { due_to: '2016-10-18T19:12:01Z', person: 1, title: 'Next one' },
+    });
     expect(response.status).toBe(401);
     expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api"');
     expect(await response.json()).toEqual(NOT_AUTHENTICATED);
@@ -49,7 +60,10 @@ describe('POST /tasks/', () => {
     const owner = await createUserWithToken();
     const other = await createUser();
     expect((await createTask(owner, { person: owner.id })).person).toBe(owner.id);
-    const response = await send('POST', '/tasks/', { token: owner.token, body: { title: 't', due_to: '2016-10-18T19:12:01Z', person: other.id } });
+    const response = await send('POST', '/tasks/', {
+      token: owner.token,
+      body: { title: 't', due_to: '2016-10-18T19:12:01Z', person: other.id },
+    });
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual(FORBIDDEN);
   });
@@ -60,26 +74,49 @@ describe('POST /tasks/', () => {
     expect((await createTask(staff, { person: other.id })).person).toBe(other.id);
     expect((await createTask(staff, { person: String(other.id) })).person).toBe(other.id);
 
-    const response = await send('POST', '/tasks/', { token: staff.token, body: { title: 't', due_to: '2016-10-18T19:12:01Z', person: 999999 } });
+    const response = await send('POST', '/tasks/', {
+      token: staff.token,
+      body: { title: 't', due_to: '2016-10-18T19:12:01Z', person: 999999 },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ person: ['Invalid pk "999999" - object does not exist.'] });
   });
 
   it.each([
     [{}, { title: ['This field is required.'], due_to: ['This field is required.'] }],
-    [{ title: 'x'.repeat(101), due_to: '2016-10-18T19:12:01Z' }, { title: ['Ensure this field has no more than 100 characters.'] }],
+    [
+      { title: 'x'.repeat(101), due_to: '2016-10-18T19:12:01Z' },
+      { title: ['Ensure this field has no more than 100 characters.'] },
+    ],
     [{ title: '   ', due_to: '2016-10-18T19:12:01Z' }, { title: ['This field may not be blank.'] }],
-    [{ title: null, due_to: null }, { title: ['This field may not be null.'], due_to: ['This field may not be null.'] }],
+    [
+      { title: null, due_to: null },
+      { title: ['This field may not be null.'], due_to: ['This field may not be null.'] },
+    ],
     [
       { title: 't', due_to: '18/10/2016' },
-      { due_to: ['Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].'] },
+      {
+        due_to: [
+          'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
+        ],
+      },
     ],
     [
       { title: 't', due_to: '2016-02-30T10:00:00Z' },
-      { due_to: ['Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].'] },
+      {
+        due_to: [
+          'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
+        ],
+      },
     ],
-    [{ title: 't', due_to: '2016-10-18T19:12:01Z', person: 'abc' }, { person: ['Incorrect type. Expected pk value, received str.'] }],
-    [{ title: 't', due_to: '2016-10-18T19:12:01Z', person: true }, { person: ['Incorrect type. Expected pk value, received bool.'] }],
+    [
+      { title: 't', due_to: '2016-10-18T19:12:01Z', person: 'abc' },
+      { person: ['Incorrect type. Expected pk value, received str.'] },
+    ],
+    [
+      { title: 't', due_to: '2016-10-18T19:12:01Z', person: true },
+      { person: ['Incorrect type. Expected pk value, received bool.'] },
+    ],
     [{ title: ['t'], due_to: '2016-10-18T19:12:01Z' }, { title: ['Not a valid string.'] }],
   ])('answers 400 for %j with %j', async (body, errors) => {
     const owner = await createUserWithToken();
@@ -133,7 +170,10 @@ describe('PUT and PATCH /tasks/<id>/', () => {
   it('let the owner replace and partly update the task', async () => {
     const owner = await createUserWithToken();
     const task = await createTask(owner);
-    const put = await send('PUT', `/tasks/${task.id}`, { token: owner.token, body: { title: 'Replaced', due_to: '2020-01-01T00:00:00Z' } });
+    const put = await send('PUT', `/tasks/${task.id}`, {
+      token: owner.token,
+      body: { title: 'Replaced', due_to: '2020-01-01T00:00:00Z' },
+    });
     expect(put.status).toBe(200);
     expect(await put.json()).toEqual({ ...task, title: 'Replaced', due_to: '2020-01-01T00:00:00Z' });
 
@@ -178,7 +218,10 @@ describe('PUT and PATCH /tasks/<id>/', () => {
     const task = await createTask(owner);
     const moved = await send('PATCH', `/tasks/${task.id}/`, { token: owner.token, body: { person: other.id } });
     expect(moved.status).toBe(403);
-    const byStaff = await send('PATCH', `/tasks/${task.id}/`, { token: staff.token, body: { person: other.id, title: 'Staff edit' } });
+    const byStaff = await send('PATCH', `/tasks/${task.id}/`, {
+      token: staff.token,
+      body: { person: other.id, title: 'Staff edit' },
+    });
     expect(byStaff.status).toBe(200);
     expect(await byStaff.json()).toMatchObject({ person: other.id, title: 'Staff edit' });
     const unknown = await send('PATCH', `/tasks/${task.id}/`, { token: staff.token, body: { person: 999999 } });
@@ -247,7 +290,10 @@ describe('GET /tasks/ (list)', () => {
       results: created.slice(0, 2),
     });
 
-    const second = (await (await call(`/tasks/?person=${owner.id}&limit=2&offset=2`)).json()) as Record<string, unknown>;
+    const second = (await (await call(`/tasks/?person=${owner.id}&limit=2&offset=2`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(second.previous).toBe(`${SITE_URL}/tasks/?limit=2&person=${owner.id}`);
     expect(second.next).toBe(`${SITE_URL}/tasks/?limit=2&offset=4&person=${owner.id}`);
 
@@ -260,7 +306,12 @@ describe('GET /tasks/ (list)', () => {
   it('answers an empty page past the end, with a previous link', async () => {
     const { owner } = await ownerWithTasks(['a', 'b']);
     const body = (await (await call(`/tasks/?person=${owner.id}&offset=10`)).json()) as Record<string, unknown>;
-    expect(body).toEqual({ count: 2, next: null, previous: `${SITE_URL}/tasks/?limit=50&person=${owner.id}`, results: [] });
+    expect(body).toEqual({
+      count: 2,
+      next: null,
+      previous: `${SITE_URL}/tasks/?limit=50&person=${owner.id}`,
+      results: [],
+    });
   });
 
   it('uses the default limit for limit=0 and cuts a limit over 1000 to 1000', async () => {
@@ -268,14 +319,19 @@ describe('GET /tasks/ (list)', () => {
     const zero = (await (await call(`/tasks/?person=${owner.id}&limit=0&offset=1`)).json()) as Record<string, unknown>;
     expect(zero.previous).toBe(`${SITE_URL}/tasks/?limit=50&person=${owner.id}`);
     expect((zero.results as unknown[]).length).toBe(2);
-    const huge = (await (await call(`/tasks/?person=${owner.id}&limit=5000&offset=1`)).json()) as Record<string, unknown>;
+    const huge = (await (await call(`/tasks/?person=${owner.id}&limit=5000&offset=1`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(huge.previous).toBe(`${SITE_URL}/tasks/?limit=1000&person=${owner.id}`);
   });
 
   it('orders by due_to, title or id, either way', async () => {
     const { owner, created } = await ownerWithTasks(['b', 'c', 'a']);
     const titles = async (ordering: string) =>
-      (((await (await call(`/tasks/?person=${owner.id}&ordering=${ordering}`)).json()) as { results: TaskBody[] }).results).map((t) => t.title);
+      (
+        (await (await call(`/tasks/?person=${owner.id}&ordering=${ordering}`)).json()) as { results: TaskBody[] }
+      ).results.map((t) => t.title);
     expect(await titles('title')).toEqual(['a', 'b', 'c']);
     expect(await titles('-title')).toEqual(['c', 'b', 'a']);
     expect(await titles('due_to')).toEqual(['a', 'c', 'b']);

@@ -49,7 +49,10 @@ describe.each(['/api-auth/', '/auth/obtain_token/'])('POST %s', (path) => {
   it('answers 400 naming the missing fields', async () => {
     const response = await postJson(path, {});
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ username: ['This field is required.'], password: ['This field is required.'] });
+    expect(await response.json()).toEqual({
+      username: ['This field is required.'],
+      password: ['This field is required.'],
+    });
   });
 
   it('answers one body for a wrong password, an unknown user and an inactive user', async () => {
@@ -93,7 +96,9 @@ describe('POST /api-auth/ with imported Django password hashes', () => {
   });
 
   it('refuses, with the usual 400 and never a 500, a hash with more iterations than Workers allow', async () => {
-    const user = await createUser({ passwordHash: 'pbkdf2_sha256$600000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    const user = await createUser({
+      passwordHash: 'pbkdf2_sha256$600000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    });
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const response = await postJson('/api-auth/', { username: user.username, password: 'anything' });
     expect(response.status).toBe(400);
@@ -148,7 +153,9 @@ describe('POST /auth/refresh_token/', () => {
 
   it('refuses an activation token', async () => {
     const user = await createUser();
-    const response = await postJson('/auth/refresh_token/', { token: await activationTokenFor(user.id, crypto.randomUUID()) });
+    const response = await postJson('/auth/refresh_token/', {
+      token: await activationTokenFor(user.id, crypto.randomUUID()),
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ non_field_errors: ['Error decoding signature.'] });
   });
@@ -187,7 +194,7 @@ describe('POST /auth/refresh_token/', () => {
     expect(await response.json()).toEqual({ detail: 'Token refresh is disabled.' });
   });
 
-  it('ignores a stale Authorization header, as the tutorial\'s token views do', async () => {
+  it("ignores a stale Authorization header, as the tutorial's token views do", async () => {
     const user = await createUser();
     const token = await obtainToken(user.username, user.password);
     const response = await postJson('/auth/refresh_token/', { token }, { Authorization: 'Bearer expired.or.garbage' });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { SITE_URL, call, createUser, createUserWithToken, obtainToken, postJson, send } from '../helpers';
 
 async function taskFor(owner: { token: string }, title = 'task') {
-  const response = await send('POST', '/tasks/', { token: owner.token, body: { title, due_to: '2030-01-01T00:00:00Z' } });
+  const response = await send('POST', '/tasks/', {
+    token: owner.token,
+    body: { title, due_to: '2030-01-01T00:00:00Z' },
+  });
   return ((await response.json()) as { id: number }).id;
 }
 
@@ -13,7 +16,12 @@ describe('GET /users/<id>/', () => {
     for (const token of [undefined, (await createUserWithToken()).token]) {
       const response = await send('GET', `/users/${owner.id}/`, { token });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ id: owner.id, url: `${SITE_URL}/users/${owner.id}/`, username: owner.username, tasks: taskIds });
+      expect(await response.json()).toEqual({
+        id: owner.id,
+        url: `${SITE_URL}/users/${owner.id}/`,
+        username: owner.username,
+        tasks: taskIds,
+      });
     }
   });
 
@@ -22,7 +30,13 @@ describe('GET /users/<id>/', () => {
     const staff = await createUserWithToken({ isStaff: true });
     for (const token of [owner.token, staff.token]) {
       const body = (await (await send('GET', `/users/${owner.id}/`, { token })).json()) as Record<string, unknown>;
-      expect(body).toEqual({ id: owner.id, url: `${SITE_URL}/users/${owner.id}/`, username: owner.username, email: `${owner.username}@example.com`, tasks: [] });
+      expect(body).toEqual({
+        id: owner.id,
+        url: `${SITE_URL}/users/${owner.id}/`,
+        username: owner.username,
+        email: `${owner.username}@example.com`,
+        tasks: [],
+      });
     }
   });
 
@@ -42,7 +56,10 @@ describe('GET /users/<id>/', () => {
       ['PATCH', `/users/${user.id}/`],
       ['DELETE', `/users/${user.id}/`],
     ]) {
-      const response = await send(method!, path!, { token: user.token, body: method === 'DELETE' ? undefined : { username: 'x' } });
+      const response = await send(method!, path!, {
+        token: user.token,
+        body: method === 'DELETE' ? undefined : { username: 'x' },
+      });
       expect(response.status).toBe(405);
       expect(await response.json()).toEqual({ detail: `Method "${method}" not allowed.` });
     }
@@ -53,20 +70,32 @@ describe('GET /users/', () => {
   it('lists users in pages, emails hidden from anonymous callers', async () => {
     const user = await createUserWithToken();
     const taskId = await taskFor(user);
-    const body = (await (await call('/users/?limit=1000')).json()) as { count: number; results: Record<string, unknown>[] };
+    const body = (await (await call('/users/?limit=1000')).json()) as {
+      count: number;
+      results: Record<string, unknown>[];
+    };
     expect(body.count).toBe(body.results.length);
-    expect(body.results.find((u) => u.id === user.id)).toEqual({ id: user.id, url: `${SITE_URL}/users/${user.id}/`, username: user.username, tasks: [taskId] });
+    expect(body.results.find((u) => u.id === user.id)).toEqual({
+      id: user.id,
+      url: `${SITE_URL}/users/${user.id}/`,
+      username: user.username,
+      tasks: [taskId],
+    });
     expect(body.results.every((u) => !('email' in u) && !('password' in u))).toBe(true);
   });
 
   it('orders by username and refuses an unknown ordering', async () => {
     await createUser({ username: 'zz_last_user' });
     await createUser({ username: 'aa_first_user' });
-    const names = ((await (await call('/users/?ordering=username')).json()) as { results: { username: string }[] }).results.map((u) => u.username);
+    const names = (
+      (await (await call('/users/?ordering=username')).json()) as { results: { username: string }[] }
+    ).results.map((u) => u.username);
     expect(names).toEqual([...names].sort());
     const response = await call('/users/?ordering=email');
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ ordering: ['Select a valid choice. email is not one of the available choices.'] });
+    expect(await response.json()).toEqual({
+      ordering: ['Select a valid choice. email is not one of the available choices.'],
+    });
   });
 });
 
@@ -75,7 +104,13 @@ describe('/users/me/', () => {
     const user = await createUserWithToken();
     const response = await send('GET', '/users/me/', { token: user.token });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ id: user.id, url: `${SITE_URL}/users/${user.id}/`, username: user.username, email: `${user.username}@example.com`, tasks: [] });
+    expect(await response.json()).toEqual({
+      id: user.id,
+      url: `${SITE_URL}/users/${user.id}/`,
+      username: user.username,
+      email: `${user.username}@example.com`,
+      tasks: [],
+    });
     const anonymous = await call('/users/me/');
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ detail: 'Authentication credentials were not provided.' });
@@ -83,7 +118,10 @@ describe('/users/me/', () => {
 
   it('PATCH changes the email, and refuses an invalid one', async () => {
     const user = await createUserWithToken();
-    const response = await send('PATCH', '/users/me', { token: user.token, body: { email: 'new@example.com', username: 'ignored' } });
+    const response = await send('PATCH', '/users/me', {
+      token: user.token,
+      body: { email: 'new@example.com', username: 'ignored' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ username: user.username, email: 'new@example.com' });
     const invalid = await send('PATCH', '/users/me/', { token: user.token, body: { email: 'nope' } });
@@ -97,12 +135,20 @@ describe('/users/me/', () => {
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ current_password: ['This field is required.'] });
 
-    const wrong = await send('PATCH', '/users/me/', { token: user.token, body: { password: 'a new password', current_password: 'wrong' } });
+    const wrong = await send('PATCH', '/users/me/', {
+      token: user.token,
+      body: { password: 'a new password', current_password: 'wrong' },
+    });
     expect(wrong.status).toBe(400);
-    expect(await wrong.json()).toEqual({ current_password: ['Your old password was entered incorrectly. Please enter it again.'] });
+    expect(await wrong.json()).toEqual({
+      current_password: ['Your old password was entered incorrectly. Please enter it again.'],
+    });
     expect(await obtainToken(user.username, user.password)).toMatch(/^ey/);
 
-    const changed = await send('PATCH', '/users/me/', { token: user.token, body: { password: 'a new password', current_password: user.password } });
+    const changed = await send('PATCH', '/users/me/', {
+      token: user.token,
+      body: { password: 'a new password', current_password: user.password },
+    });
     expect(changed.status).toBe(200);
     expect(await changed.json()).not.toHaveProperty('password');
     expect((await postJson('/api-auth/', { username: user.username, password: user.password })).status).toBe(400);

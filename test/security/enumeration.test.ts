@@ -4,7 +4,11 @@ import { createUser, postJson, uniqueName } from '../helpers';
 
 async function attempt(username: string, password: string) {
   const response = await postJson('/api-auth/', { username, password });
-  return { status: response.status, body: await response.text(), headers: [...response.headers].filter(([name]) => name !== 'date') };
+  return {
+    status: response.status,
+    body: await response.text(),
+    headers: [...response.headers].filter(([name]) => name !== 'date'),
+  };
 }
 
 describe('user enumeration', () => {
@@ -22,8 +26,14 @@ describe('user enumeration', () => {
 
   it('register says a username is taken only once the rest of the body is valid', async () => {
     const existing = await createUser();
-    const response = await postJson('/api-register/', { username: existing.username, password: 'short', email: 'x@example.com' });
+    const response = await postJson('/api-register/', {
+      username: existing.username,
+      password: 'short',
+      email: 'x@example.com',
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ password: ['This password is too short. It must contain at least 8 characters.'] });
+    expect(await response.json()).toEqual({
+      password: ['This password is too short. It must contain at least 8 characters.'],
+    });
   });
 });

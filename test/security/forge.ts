@@ -29,7 +29,11 @@ export const unsigned = (header: Record<string, unknown>, payload: Record<string
   `${part(header)}.${part(payload)}.${signature}`;
 
 /** HMAC-SHA256 over header.payload with `secret`, whatever the header says. */
-export async function hmacSigned(header: Record<string, unknown>, payload: Record<string, unknown>, secret: Uint8Array | string) {
+export async function hmacSigned(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  secret: Uint8Array | string,
+) {
   const bytes = typeof secret === 'string' ? encoder.encode(secret) : secret;
   const key = await crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const input = `${part(header)}.${part(payload)}`;
@@ -47,12 +51,21 @@ type Send = (token: string) => Promise<Response>;
 
 /** Every place a token is presented, with the status a refusal must have there. */
 export function tokenPaths(overrides?: Record<string, unknown>): [string, Send, number][] {
-  const request = (path: string, init?: RequestInit) => (overrides ? callWithEnv(overrides, path, init) : call(path, init));
+  const request = (path: string, init?: RequestInit) =>
+    overrides ? callWithEnv(overrides, path, init) : call(path, init);
   const postToken = (path: string) => (token: string) =>
     request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
   return [
-    ['Authorization on GET /users/me/', (token) => request('/users/me/', { headers: { Authorization: `Bearer ${token}` } }), 401],
-    ['Authorization on GET /tasks/', (token) => request('/tasks/', { headers: { Authorization: `JWT ${token}` } }), 401],
+    [
+      'Authorization on GET /users/me/',
+      (token) => request('/users/me/', { headers: { Authorization: `Bearer ${token}` } }),
+      401,
+    ],
+    [
+      'Authorization on GET /tasks/',
+      (token) => request('/tasks/', { headers: { Authorization: `JWT ${token}` } }),
+      401,
+    ],
     ['POST /auth/refresh_token/', postToken('/auth/refresh_token/'), 400],
     ['POST /auth/verify_token/', postToken('/auth/verify_token/'), 400],
     ['GET /api-activate/<token>/', (token) => request(`/api-activate/${token}/`), 401],

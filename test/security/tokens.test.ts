@@ -7,7 +7,15 @@ import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { keyRing } from '../../src/auth/keys';
 import { accessTokenFor, activationTokenFor, callWithEnv, createUser, postJson, send, settings } from '../helpers';
-import { accessClaims, expectRefusedEverywhere, hmacSigned, now, signedWithServiceKey, tokenPaths, unsigned } from './forge';
+import {
+  accessClaims,
+  expectRefusedEverywhere,
+  hmacSigned,
+  now,
+  signedWithServiceKey,
+  tokenPaths,
+  unsigned,
+} from './forge';
 
 describe('the control: a genuine access token', () => {
   it('is accepted where access tokens go (so the refusals below are about the forgery)', async () => {
@@ -30,8 +38,13 @@ describe('alg "none"', () => {
 describe('algorithm confusion', () => {
   it('refuses HS256 tokens signed with the ES256 public key the service publishes', async () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const overrides = { JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'published' }) };
-    const jwks = (await (await callWithEnv(overrides, '/.well-known/jwks.json')).json()) as { keys: Record<string, string>[] };
+    const overrides = {
+      JWT_ALGORITHM: 'ES256',
+      JWT_SECRET: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'published' }),
+    };
+    const jwks = (await (await callWithEnv(overrides, '/.well-known/jwks.json')).json()) as {
+      keys: Record<string, string>[];
+    };
     const publicJwk = jwks.keys[0]!;
     const user = await createUser();
     const header = { alg: 'HS256', typ: 'at+jwt', kid: publicJwk.kid };
@@ -57,9 +70,22 @@ describe('tampering', () => {
     const token = await accessTokenFor(attacker);
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
-    const swapped = unsigned(JSON.parse(atob(header.replace(/-/g, '+').replace(/_/g, '/'))), { ...claims, user_id: victim.id, sub: String(victim.id) }, signature);
+    const swapped = unsigned(
+      JSON.parse(atob(header.replace(/-/g, '+').replace(/_/g, '/'))),
+      { ...claims, user_id: victim.id, sub: String(victim.id) },
+      signature,
+    );
     const flipped = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
-    for (const forged of [swapped, flipped, `${header}.${payload}.`, `${header}.${payload}`, `${token}.extra`, `${header}..${signature}`, 'a.b.c', '...']) {
+    for (const forged of [
+      swapped,
+      flipped,
+      `${header}.${payload}.`,
+      `${header}.${payload}`,
+      `${token}.extra`,
+      `${header}..${signature}`,
+      'a.b.c',
+      '...',
+    ]) {
       await expectRefusedEverywhere(forged);
     }
   });
@@ -88,22 +114,28 @@ describe('kid', () => {
 });
 
 describe('keys embedded in the header are never trusted', () => {
-  it.each(['jwk', 'jku', 'x5u', 'x5c'])('refuses a token signed by the attacker that points at their key with %s', async (member) => {
-    const user = await createUser();
-    const attackerSecret = crypto.getRandomValues(new Uint8Array(32));
-    const values: Record<string, unknown> = {
-      jwk: { kty: 'oct', k: base64url.encode(attackerSecret) },
-      jku: 'https://attacker.example/jwks.json',
-      x5u: 'https://attacker.example/cert.pem',
-      x5c: ['MIIBattacker'],
-    };
-    const header = { alg: 'HS256', typ: 'at+jwt', kid: 'attacker', [member]: values[member] };
-    await expectRefusedEverywhere(await hmacSigned(header, accessClaims(user.id), attackerSecret));
-  });
+  it.each(['jwk', 'jku', 'x5u', 'x5c'])(
+    'refuses a token signed by the attacker that points at their key with %s',
+    async (member) => {
+      const user = await createUser();
+      const attackerSecret = crypto.getRandomValues(new Uint8Array(32));
+      const values: Record<string, unknown> = {
+        jwk: { kty: 'oct', k: base64url.encode(attackerSecret) },
+        jku: 'https://attacker.example/jwks.json',
+        x5u: 'https://attacker.example/cert.pem',
+        x5c: ['MIIBattacker'],
+      };
+      const header = { alg: 'HS256', typ: 'at+jwt', kid: 'attacker', [member]: values[member] };
+      await expectRefusedEverywhere(await hmacSigned(header, accessClaims(user.id), attackerSecret));
+    },
+  );
 
   it('refuses an ES256 token carrying its own public key when the service signs ES256', async () => {
     const service = await generateKeyPair('ES256', { extractable: true });
-    const overrides = { JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify({ ...(await exportJWK(service.privateKey)), kid: 'service' }) };
+    const overrides = {
+      JWT_ALGORITHM: 'ES256',
+      JWT_SECRET: JSON.stringify({ ...(await exportJWK(service.privateKey)), kid: 'service' }),
+    };
     const attacker = await generateKeyPair('ES256', { extractable: true });
     const user = await createUser();
     for (const kid of ['service', 'attacker']) {
@@ -118,7 +150,10 @@ describe('keys embedded in the header are never trusted', () => {
 describe('crit', () => {
   it('refuses a token with a critical header the service does not understand', async () => {
     const user = await createUser();
-    const token = await signedWithServiceKey({ crit: ['urn:example:must-understand'], 'urn:example:must-understand': true }, accessClaims(user.id));
+    const token = await signedWithServiceKey(
+      { crit: ['urn:example:must-understand'], 'urn:example:must-understand': true },
+      accessClaims(user.id),
+    );
     await expectRefusedEverywhere(token);
   });
 });
@@ -159,11 +194,14 @@ describe('token kinds never cross', () => {
     expect((await postJson('/api-auth/', { username: user.username, password: user.password })).status).toBe(400);
   });
 
-  it.each([['JWT'], ['jwt'], [undefined], ['activation+jwt']])('a token of typ %j is not an access token', async (typ) => {
-    const user = await createUser();
-    const token = await signedWithServiceKey({ typ }, accessClaims(user.id));
-    for (const [name, sendToken, status] of tokenPaths().slice(0, 4)) {
-      expect((await sendToken(token)).status, name).toBe(status);
-    }
-  });
+  it.each([['JWT'], ['jwt'], [undefined], ['activation+jwt']])(
+    'a token of typ %j is not an access token',
+    async (typ) => {
+      const user = await createUser();
+      const token = await signedWithServiceKey({ typ }, accessClaims(user.id));
+      for (const [name, sendToken, status] of tokenPaths().slice(0, 4)) {
+        expect((await sendToken(token)).status, name).toBe(status);
+      }
+    },
+  );
 });
