@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fails when the deployable bundle (wrangler's own minified build) is over the budget, 150 KiB gzip.
+# Usage: bash scripts/check-bundle-size.sh   (CI runs it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget_kib=${BUDGET_KIB:-150}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --minify --outdir "$out" >"$out/log" 2>&1 || { cat "$out/log"; exit 1; }
+line=$(grep -o 'Total Upload: .*' "$out/log")
+gzip_kib=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' <<<"$line")
+echo "bundle: $line (budget ${budget_kib} KiB gzip)"
+awk -v size="$gzip_kib" -v budget="$budget_kib" 'BEGIN { exit !(size <= budget) }' || { echo "bundle is over budget"; exit 1; }
