@@ -1,0 +1,103 @@
+/**
+ * `npm run test:browser`: the API as a single-page app on another origin uses it, in headless
+ * Chromium (Debian's /usr/bin/chromium, driven by playwright-core). Starts `npm start` with
+ * CORS_ALLOWED_ORIGINS naming the app's origin, serves e2e/spa.html from a listed and from an
+ * unlisted origin, and checks what each page could do. Loopback only; bounded in time.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { chromium } from 'playwright-core';
+
+const API_PORT = 8798;
+const ALLOWED_PORT = 5199;
+const OTHER_PORT = 5198;
+const api = `http://localhost:${API_PORT}`;
+const page = readFileSync(new URL('./spa.html', import.meta.url));
+
+function serveSpa(port: number): Promise<Server> {
+  const server = createServer((_, response) => response.writeHead(200, { 'Content-Type': 'text/html' }).end(page));
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+async function waitFor(url: string, seconds: number): Promise<void> {
+  for (let i = 0; i < seconds; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+const apiServer = spawn(
+  'npm',
+  ['start', '--', '--port', String(API_PORT), '--var', `CORS_ALLOWED_ORIGINS:http://localhost:${ALLOWED_PORT}`],
+  {
+    detached: true,
+    stdio: 'ignore',
+  },
+);
+const spas = await Promise.all([serveSpa(ALLOWED_PORT), serveSpa(OTHER_PORT)]);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+let passed = 0;
+let failed = 0;
+function check(name: string, ok: boolean, detail: string) {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `: ${detail}`}`);
+}
+
+async function runSpa(port: number): Promise<string> {
+  const tab = await browser.newPage();
+  await tab.goto(`http://localhost:${port}/?api=${encodeURIComponent(api)}`);
+  await tab.waitForFunction(() => document.getElementById('log')?.textContent?.includes('done'), undefined, {
+    timeout: 30_000,
+  });
+  const log = (await tab.textContent('#log')) ?? '';
+  await tab.close();
+  return log;
+}
+
+try {
+  await waitFor(`${api}/`, 90);
+  const allowed = await runSpa(ALLOWED_PORT);
+  for (const line of [
+    'register 201',
+    'activate 200',
+    'obtain 200',
+    'create task 201',
+    'me ok 1 task',
+    'anonymous create 401 Bearer realm="api"',
+  ]) {
+    check(`an app on a listed origin: ${line}`, allowed.includes(line), allowed);
+  }
+  const other = await runSpa(OTHER_PORT);
+  check('an app on an unlisted origin cannot read any answer', other.startsWith('error TypeError'), other);
+} finally {
+  await browser.close();
+  for (const spa of spas) spa.close();
+  if (apiServer.pid) {
+    const exited = new Promise((resolve) => apiServer.once('exit', resolve));
+    process.kill(-apiServer.pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
+}
+console.log(`browser test: ${passed} of ${passed + failed} checks passed`);
+process.exitCode = failed === 0 ? 0 : 1;
