@@ -58,7 +58,7 @@ function drfMessage(issue: Issue): string | undefined {
 }
 
 /** `{"field": [...]}` from zod issues; issues about the whole body go under `non_field_errors`. */
-export function toFieldErrors(error: z.ZodError): FieldErrors {
+function toFieldErrors(error: z.ZodError): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of error.issues) {
     const field = issue.path.length > 0 ? String(issue.path[0]) : 'non_field_errors';

@@ -5,7 +5,7 @@
 import { base64url, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { perSettings, SettingsError, type JwtAlgorithm, type KeyMaterial } from '../config';
 
-export interface KeyRing {
+interface KeyRing {
   algorithm: JwtAlgorithm;
   /** The first key of JWT_SECRET. */
   signing: { kid: string; key: CryptoKey };

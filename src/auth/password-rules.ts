@@ -9,7 +9,7 @@
  */
 import commonPasswordsText from './common-passwords.txt';
 
-export const MIN_PASSWORD_LENGTH = 8;
+const MIN_PASSWORD_LENGTH = 8;
 const MAX_SIMILARITY = 0.7;
 
 let commonPasswords: Set<string> | undefined;

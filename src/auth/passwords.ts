@@ -5,7 +5,7 @@
  * This file imports nothing on purpose: `npm run createsuperuser` runs it under Node as well.
  */
 
-export const PASSWORD_ALGORITHM = 'pbkdf2_sha256';
+const PASSWORD_ALGORITHM = 'pbkdf2_sha256';
 
 /**
  * Cloudflare's production runtime refuses PBKDF2 above 100,000 iterations (`wrangler dev` does

@@ -11,7 +11,7 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload }
 import type { Settings } from '../config';
 import { keyRing } from './keys';
 
-export type TokenKind = 'access' | 'activation';
+type TokenKind = 'access' | 'activation';
 
 const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
@@ -49,7 +49,7 @@ export interface AccessClaims {
   jti: string;
 }
 
-export interface ActivationClaims {
+interface ActivationClaims {
   userId: number;
   jti: string;
 }

@@ -37,7 +37,4 @@ export const tasks = sqliteTable(
   (table) => [index('tasks_person_id_idx').on(table.personId)],
 );
 
-export type User = typeof users.$inferSelect;
-export type NewUser = typeof users.$inferInsert;
 export type Task = typeof tasks.$inferSelect;
-export type NewTask = typeof tasks.$inferInsert;

@@ -4,8 +4,8 @@
  */
 import { queryIntegerField } from '../fields';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 /** `limit` 0 or absent means the default and a larger one is cut to the maximum, as in DRF. */
 export const paginationQuery = {
@@ -17,7 +17,7 @@ export const paginationQuery = {
     .meta({ description: 'How many items to skip.' }),
 };
 
-export interface Page<T> {
+interface Page<T> {
   count: number;
   next: string | null;
   previous: string | null;

@@ -19,20 +19,20 @@ import { paginate, paginationQuery } from '../http/pagination';
 import type { Operation } from '../openapi/document';
 import { validate, validBody } from '../validate';
 
-export const taskInput = z.object({
+const taskInput = z.object({
   title: charField({ maxLength: 100 }),
   person: primaryKeyField().optional(),
   due_to: dateTimeField(),
 });
-export const taskPatchInput = taskInput.partial();
+const taskPatchInput = taskInput.partial();
 
-export const taskListQuery = z.object({
+const taskListQuery = z.object({
   ...paginationQuery,
   person: queryIntegerField().meta({ description: 'Only the tasks of this user id.' }),
   ordering: orderingQuery({ due_to: tasks.dueTo, title: tasks.title, id: tasks.id }, tasks.id),
 });
 
-export function serializeTask(task: Task, settings: Settings) {
+function serializeTask(task: Task, settings: Settings) {
   return {
     id: task.id,
     url: `${settings.siteUrl}/tasks/${task.id}/`,

@@ -8,7 +8,7 @@ import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { authenticate } from '../auth/middleware';
 import { passwordProblems } from '../auth/password-rules';
-import { hashPassword, verifyPassword } from '../auth/passwords';
+import { hashPassword, UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import { caller, requireUser } from '../auth/permissions';
 import type { Settings } from '../config';
 import { getDb, type Database } from '../db/client';
@@ -21,12 +21,12 @@ import { paginate, paginationQuery } from '../http/pagination';
 import type { Operation } from '../openapi/document';
 import { validate, validBody } from '../validate';
 
-export const userListQuery = z.object({
+const userListQuery = z.object({
   ...paginationQuery,
   ordering: orderingQuery({ id: users.id, username: users.username }, users.id),
 });
 
-export const userPatchInput = z.object({
+const userPatchInput = z.object({
   email: emailField().optional(),
   password: passwordField().optional(),
   current_password: passwordField().optional(),
@@ -44,7 +44,7 @@ const userView = {
 
 type UserView = { id: number; username: string; email: string; taskIds: string };
 
-export function serializeUser(user: UserView, viewer: AuthUser | null, settings: Settings) {
+function serializeUser(user: UserView, viewer: AuthUser | null, settings: Settings) {
   const mayReadEmail = viewer !== null && (viewer.isStaff || viewer.id === user.id);
   return {
     id: user.id,
@@ -104,7 +104,12 @@ usersRoutes.patch('/me', requireUser, async (c) => {
       .from(users)
       .where(eq(users.id, user.id));
     if (!stored) throw notFound();
-    if (!(await verifyPassword(input.current_password, stored.password).catch(() => false))) {
+    // A hash this runtime cannot check (UnsupportedPasswordHash) counts as a wrong password here.
+    const matches = await verifyPassword(input.current_password, stored.password).catch((error: unknown) => {
+      if (error instanceof UnsupportedPasswordHash) return false;
+      throw error;
+    });
+    if (!matches) {
       throw fieldErrors({ current_password: ['Your old password was entered incorrectly. Please enter it again.'] });
     }
     const problems = passwordProblems(input.password, { username: user.username, email: input.email ?? stored.email });
