@@ -5,6 +5,14 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run inside workerd with the bindings of wrangler.toml and a local D1 to which the real
 // migrations are applied (test/apply-migrations.ts). The JWT secret is random for every run.
+//
+// wrangler reads required secrets ([secrets] in wrangler.toml) from process.env when there is no
+// .dev.vars, and says so once per test file; setting the secret here and keeping wrangler's log
+// at warnings keeps `npm test` quiet without hiding a real warning.
+const jwtSecret = randomBytes(32).toString('base64url');
+process.env.JWT_SECRET = jwtSecret;
+process.env.WRANGLER_LOG ??= 'warn';
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
   return {
@@ -12,7 +20,7 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: randomBytes(32).toString('base64url') },
+          bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
         },
       }),
     ],

@@ -1,24 +1,23 @@
-/** Builds the Hono app: middleware, one route() per resource, the error and not-found handlers. */
+/** Builds the Hono app: middleware, the declared routes, the error and not-found handlers. */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import { getSettings } from './config';
+import { detail, notFound } from './drf/errors';
 import type { AppEnv } from './env';
-import { detail, notFound, renderError } from './errors';
 import { corsFromSettings } from './http/cors';
-import { answerOtherMethods } from './http/methods';
-import { authRoutes } from './routes/auth';
-import { docsRoutes } from './routes/docs';
-import { jwksRoutes } from './routes/jwks';
-import { rootRoutes } from './routes/root';
-import { tasksRoutes } from './routes/tasks';
-import { usersRoutes } from './routes/users';
-
-export const MAX_BODY_BYTES = 64 * 1024;
+import { renderError } from './http/error-handler';
+import { registerRoutes } from './http/route';
+import { MAX_BODY_BYTES } from './limits';
+import { routes } from './routes';
 
 export function createApp(): Hono<AppEnv> {
   // strict: false makes every path answer with and without its trailing slash.
   const app = new Hono<AppEnv>({ strict: false });
 
+  app.use(requestId());
+  app.use(secureHeaders());
   app.use(async (c, next) => {
     c.set('settings', getSettings(c.env));
     await next();
@@ -33,13 +32,7 @@ export function createApp(): Hono<AppEnv> {
     }),
   );
 
-  app.route('/', rootRoutes);
-  app.route('/', authRoutes);
-  app.route('/tasks', tasksRoutes);
-  app.route('/users', usersRoutes);
-  app.route('/', docsRoutes);
-  app.route('/', jwksRoutes);
-  answerOtherMethods(app);
+  registerRoutes(app, routes);
 
   app.notFound(() => {
     throw notFound();

@@ -1,17 +1,18 @@
 /**
  * The only reader of the Worker's environment: parses vars and secrets into a typed, frozen
  * Settings object, once per env object (i.e. once per isolate in production).
+ *
+ * A setting that cannot be used is a SettingsError that names the setting and says what is
+ * wrong, never what its value is: the message reaches clients (500) and logs.
  */
-
-export type ActivationDelivery = 'response' | 'email';
+import * as z from 'zod';
+import { parseKeyMaterial, type KeyMaterial } from './auth/keys';
 
 /** Signing algorithms: HS256 with shared secrets, or ES256 / EdDSA with private JWKs. */
 export const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-/** One key of JWT_SECRET: an HMAC secret, or a JSON Web Key (private, or public to verify only). */
-export type KeyMaterial =
-  { kind: 'secret'; bytes: Uint8Array } | { kind: 'jwk'; jwk: Readonly<Record<string, unknown>> };
+export type ActivationDelivery = 'response' | 'email';
 
 export interface Settings {
   readonly jwtAlgorithm: JwtAlgorithm;
@@ -38,193 +39,165 @@ export interface Settings {
   readonly registrationOpen: boolean;
 }
 
-/** A setting that cannot be used; the message always starts with the setting's name. */
+/** A setting that cannot be used; the message starts with the setting's name and never holds its value. */
 export class SettingsError extends Error {
-  constructor(
-    readonly setting: string,
-    problem: string,
-  ) {
-    super(`${setting} ${problem}`);
+  readonly setting: string;
+
+  constructor(setting: string, problem: string, options?: { cause?: unknown }) {
+    super(`${setting} ${problem}`, options);
     this.name = 'SettingsError';
+    this.setting = setting;
   }
 }
 
-const MIN_SECRET_BYTES = 32;
+/** wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or a boolean. */
+const asText = (value: unknown) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value);
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+/** A setting read as text (trimmed), with a fallback when it is absent. */
+const text = <T extends z.ZodType<unknown, string>>(problem: string, schema: T, fallback?: string) =>
+  z.preprocess(
+    (value) => {
+      const raw = asText(value ?? fallback);
+      return typeof raw === 'string' ? raw.trim() : raw;
+    },
+    z.string({ error: problem }).pipe(schema),
+  );
 
-/** Parses `300`, `300s`, `5m`, `1h` or `7d` into seconds. */
-export function parseDuration(name: string, raw: string): number {
-  const match = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
-  if (!match) {
-    throw new SettingsError(name, `must be a duration in seconds or like 5m, 1h, 7d (got "${raw}")`);
-  }
-  const seconds = Number(match[1]) * DURATION_UNITS[match[2] || 's']!;
-  if (!Number.isSafeInteger(seconds)) throw new SettingsError(name, `is too large (got "${raw}")`);
-  return seconds;
-}
+const DURATION = /^(\d+)\s*([smhd]?)$/;
+const DURATION_UNITS = new Map([
+  ['', 1],
+  ['s', 1],
+  ['m', 60],
+  ['h', 3600],
+  ['d', 86400],
+]);
+const DURATION_PROBLEM = 'must be a duration in seconds or like 5m, 1h, 7d';
 
-function parseBoolean(name: string, raw: string): boolean {
-  const value = raw.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new SettingsError(name, `must be true or false (got "${raw}")`);
-}
+/** `300`, `300s`, `5m`, `1h` or `7d`, in seconds. */
+const duration = (fallback: string) =>
+  text(
+    DURATION_PROBLEM,
+    z
+      .string()
+      .regex(DURATION, { error: DURATION_PROBLEM })
+      .transform((raw) => {
+        const [, amount, unit] = DURATION.exec(raw)!;
+        return Number(amount) * DURATION_UNITS.get(unit!)!;
+      })
+      .refine(Number.isSafeInteger, { error: 'is too large' }),
+    fallback,
+  );
 
-function parseList(raw: string): string[] {
-  return raw
+const BOOLEAN_PROBLEM = 'must be true or false';
+const boolean = (fallback: string) => text(BOOLEAN_PROBLEM, z.stringbool({ error: BOOLEAN_PROBLEM }), fallback);
+
+const list = (raw: string) =>
+  raw
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-}
 
-function parseSiteUrl(raw: string): string {
-  let url: URL;
+const SITE_URL_PROBLEM = 'must be an absolute http(s) URL without a query or fragment';
+const siteUrl = text(
+  'is not set: give the public base URL of the API',
+  z
+    .string()
+    .min(1, { error: 'is not set: give the public base URL of the API' })
+    .pipe(z.url({ protocol: /^https?$/, error: SITE_URL_PROBLEM }))
+    .refine((raw) => !/[?#]/.test(raw), { error: SITE_URL_PROBLEM })
+    .transform((raw) => new URL(raw).href.replace(/\/+$/, '')),
+);
+
+const ORIGINS_PROBLEM = 'must list origins like https://app.example.com, or *';
+const isOrigin = (origin: string) => {
+  if (origin === '*') return true;
   try {
-    url = new URL(raw.trim());
+    const url = new URL(origin);
+    return url.origin !== 'null' && url.origin === origin.replace(/\/$/, '');
   } catch {
-    throw new SettingsError('SITE_URL', `must be an absolute http(s) URL (got "${raw}")`);
+    return false;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new SettingsError('SITE_URL', `must be an absolute http(s) URL (got "${raw}")`);
-  }
-  if (url.search || url.hash) throw new SettingsError('SITE_URL', 'must not have a query or fragment');
-  return url.href.replace(/\/+$/, '');
-}
-
-function parseOrigins(raw: string): string[] {
-  return parseList(raw).map((origin) => {
-    if (origin === '*') return origin;
-    try {
-      const url = new URL(origin);
-      if (url.origin !== 'null' && url.origin === origin.replace(/\/$/, '')) return url.origin;
-    } catch {
-      // reported below
-    }
-    throw new SettingsError(
-      'CORS_ALLOWED_ORIGINS',
-      `must list origins like https://app.example.com or * (got "${origin}")`,
-    );
-  });
-}
-
-const JWK_TYPES: Record<Exclude<JwtAlgorithm, 'HS256'>, { kty: string; crv: string }> = {
-  ES256: { kty: 'EC', crv: 'P-256' },
-  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
 };
+const origins = text(
+  ORIGINS_PROBLEM,
+  z
+    .string()
+    .transform(list)
+    .refine((items) => items.every(isOrigin), { error: ORIGINS_PROBLEM })
+    .transform((items) => items.map((origin) => (origin === '*' ? origin : new URL(origin).origin))),
+  '',
+);
 
-/**
- * JWT_SECRET for HS256: one or more secrets of 32+ bytes, separated by commas. For ES256 and
- * EdDSA: a private JWK, or a JWK Set `{"keys": [...]}` whose first key is private (it signs) and
- * whose other keys, private or public, still verify.
- */
-function parseKeys(raw: string | undefined, algorithm: JwtAlgorithm): KeyMaterial[] {
-  if (raw === undefined || raw.trim() === '') {
-    throw new SettingsError('JWT_SECRET', 'is not set: run `wrangler secret put JWT_SECRET` (or `npm start` locally)');
-  }
-  if (algorithm === 'HS256') {
-    return raw.split(',').map((secret) => {
-      const bytes = new TextEncoder().encode(secret.trim());
-      if (bytes.length < MIN_SECRET_BYTES) {
-        throw new SettingsError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes long (got ${bytes.length})`);
-      }
-      return { kind: 'secret', bytes };
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new SettingsError('JWT_SECRET', `must be a JWK or a JWK Set (JSON) when JWT_ALGORITHM is ${algorithm}`);
-  }
-  const jwks = (parsed as { keys?: unknown }).keys;
-  const list = Array.isArray(jwks) ? jwks : [parsed];
-  const expected = JWK_TYPES[algorithm];
-  return list.map((jwk, index) => {
-    if (typeof jwk !== 'object' || jwk === null || jwk.kty !== expected.kty || jwk.crv !== expected.crv) {
-      throw new SettingsError(
-        'JWT_SECRET',
-        `key ${index + 1} must be a ${expected.kty} JWK on ${expected.crv} for ${algorithm}`,
-      );
-    }
-    if (index === 0 && typeof jwk.d !== 'string') {
-      throw new SettingsError('JWT_SECRET', 'must start with a private key (a JWK with "d"): it signs the tokens');
-    }
-    return { kind: 'jwk', jwk: Object.freeze({ ...jwk }) };
-  });
-}
+const PREFIX_PROBLEM = 'must list one or more prefixes without spaces, like "Bearer,JWT"';
+const prefixes = text(
+  PREFIX_PROBLEM,
+  z
+    .string()
+    .transform((raw) => list(raw).map((prefix) => prefix.toLowerCase()))
+    .refine((items) => items.length > 0 && items.every((prefix) => !/\s/.test(prefix)), { error: PREFIX_PROBLEM }),
+  'Bearer,JWT',
+);
 
-function parseAlgorithm(raw: string): JwtAlgorithm {
-  const algorithm = JWT_ALGORITHMS.find((name) => name === raw.trim());
-  if (!algorithm)
-    throw new SettingsError('JWT_ALGORITHM', `must be one of ${JWT_ALGORITHMS.join(', ')} (got "${raw}")`);
-  return algorithm;
-}
+const optionalText = z.preprocess((value) => {
+  const raw = asText(value);
+  return typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : undefined;
+}, z.string().optional());
 
-function parseDelivery(raw: string): ActivationDelivery {
-  const value = raw.trim();
-  if (value === 'response') return value;
-  if (value === 'email') {
-    throw new SettingsError(
-      'ACTIVATION_DELIVERY',
-      'is "email", but email delivery is not available yet: use "response"',
-    );
-  }
-  throw new SettingsError('ACTIVATION_DELIVERY', `must be "response" or "email" (got "${raw}")`);
-}
+const ALGORITHM_PROBLEM = `must be one of ${JWT_ALGORITHMS.join(', ')}`;
+const DELIVERY_PROBLEM = 'must be "response" or "email"';
+
+const envSchema = z.object({
+  JWT_ALGORITHM: text(ALGORITHM_PROBLEM, z.enum(JWT_ALGORITHMS, { error: ALGORITHM_PROBLEM }), 'HS256'),
+  JWT_SECRET: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined),
+    z.string({ error: 'is not set: run `wrangler secret put JWT_SECRET` (or `npm start` locally)' }),
+  ),
+  JWT_EXPIRATION_DELTA: duration('5m'),
+  JWT_REFRESH_EXPIRATION_DELTA: duration('7d'),
+  JWT_ALLOW_REFRESH: boolean('true'),
+  JWT_AUTH_HEADER_PREFIX: prefixes,
+  JWT_ISSUER: optionalText,
+  JWT_AUDIENCE: optionalText,
+  JWT_LEEWAY: duration('0'),
+  ACTIVATION_EXPIRATION_DELTA: duration('2h'),
+  ACTIVATION_DELIVERY: text(
+    DELIVERY_PROBLEM,
+    z.enum(['response', 'email'], { error: DELIVERY_PROBLEM }).refine((delivery) => delivery !== 'email', {
+      error: 'is "email", but email delivery is not available yet: use "response"',
+    }),
+    'response',
+  ),
+  SITE_URL: siteUrl,
+  CORS_ALLOWED_ORIGINS: origins,
+  JWT_REVOCATION_CHECK: boolean('false'),
+  REGISTRATION_OPEN: boolean('true'),
+});
 
 /** Reads every setting; throws a SettingsError naming the first one that is unusable. */
 export function parseSettings(env: Record<string, unknown>): Settings {
-  const text = (name: string, fallback: string): string => {
-    const value = env[name];
-    if (value === undefined || value === null) return fallback;
-    // wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or boolean.
-    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    if (typeof value !== 'string') throw new SettingsError(name, 'must be a string');
-    return value;
-  };
-  const optionalText = (name: string): string | undefined => text(name, '').trim() || undefined;
-
-  const prefixes = parseList(text('JWT_AUTH_HEADER_PREFIX', 'Bearer,JWT')).map((p) => p.toLowerCase());
-  if (prefixes.length === 0 || prefixes.some((p) => /\s/.test(p))) {
-    throw new SettingsError(
-      'JWT_AUTH_HEADER_PREFIX',
-      'must list one or more prefixes without spaces, like "Bearer,JWT"',
-    );
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const [issue] = result.error.issues;
+    throw new SettingsError(String(issue!.path[0]), issue!.message);
   }
-  const siteUrl = text('SITE_URL', '');
-  if (siteUrl.trim() === '') throw new SettingsError('SITE_URL', 'is not set: give the public base URL of the API');
-
-  const jwtAlgorithm = parseAlgorithm(text('JWT_ALGORITHM', 'HS256'));
+  const vars = result.data;
   return Object.freeze({
-    jwtAlgorithm,
-    jwtKeys: Object.freeze(parseKeys(env.JWT_SECRET as string | undefined, jwtAlgorithm)),
-    jwtExpirationDelta: parseDuration('JWT_EXPIRATION_DELTA', text('JWT_EXPIRATION_DELTA', '300')),
-    jwtRefreshExpirationDelta: parseDuration(
-      'JWT_REFRESH_EXPIRATION_DELTA',
-      text('JWT_REFRESH_EXPIRATION_DELTA', '7d'),
-    ),
-    jwtAllowRefresh: parseBoolean('JWT_ALLOW_REFRESH', text('JWT_ALLOW_REFRESH', 'true')),
-    jwtAuthHeaderPrefixes: Object.freeze(prefixes),
-    jwtIssuer: optionalText('JWT_ISSUER'),
-    jwtAudience: optionalText('JWT_AUDIENCE'),
-    jwtLeeway: parseDuration('JWT_LEEWAY', text('JWT_LEEWAY', '0')),
-    activationExpirationDelta: parseDuration('ACTIVATION_EXPIRATION_DELTA', text('ACTIVATION_EXPIRATION_DELTA', '2h')),
-    activationDelivery: parseDelivery(text('ACTIVATION_DELIVERY', 'response')),
-    siteUrl: parseSiteUrl(siteUrl),
-    corsAllowedOrigins: Object.freeze(parseOrigins(text('CORS_ALLOWED_ORIGINS', ''))),
-    jwtRevocationCheck: parseBoolean('JWT_REVOCATION_CHECK', text('JWT_REVOCATION_CHECK', 'false')),
-    registrationOpen: parseBoolean('REGISTRATION_OPEN', text('REGISTRATION_OPEN', 'true')),
+    jwtAlgorithm: vars.JWT_ALGORITHM,
+    jwtKeys: Object.freeze(parseKeyMaterial(vars.JWT_SECRET, vars.JWT_ALGORITHM)),
+    jwtExpirationDelta: vars.JWT_EXPIRATION_DELTA,
+    jwtRefreshExpirationDelta: vars.JWT_REFRESH_EXPIRATION_DELTA,
+    jwtAllowRefresh: vars.JWT_ALLOW_REFRESH,
+    jwtAuthHeaderPrefixes: Object.freeze(vars.JWT_AUTH_HEADER_PREFIX),
+    jwtIssuer: vars.JWT_ISSUER,
+    jwtAudience: vars.JWT_AUDIENCE,
+    jwtLeeway: vars.JWT_LEEWAY,
+    activationExpirationDelta: vars.ACTIVATION_EXPIRATION_DELTA,
+    activationDelivery: vars.ACTIVATION_DELIVERY,
+    siteUrl: vars.SITE_URL,
+    corsAllowedOrigins: Object.freeze(vars.CORS_ALLOWED_ORIGINS),
+    jwtRevocationCheck: vars.JWT_REVOCATION_CHECK,
+    registrationOpen: vars.REGISTRATION_OPEN,
   });
-}
-
-/** `build(settings)`, computed once per Settings object (so once per isolate) and remembered. */
-export function perSettings<T>(build: (settings: Settings) => T): (settings: Settings) => T {
-  const cache = new WeakMap<Settings, T>();
-  return (settings) => {
-    if (!cache.has(settings)) cache.set(settings, build(settings));
-    return cache.get(settings)!;
-  };
 }
 
 const settingsByEnv = new WeakMap<object, Settings | SettingsError>();

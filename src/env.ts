@@ -1,3 +1,4 @@
+import type { RequestIdVariables } from 'hono/request-id';
 import type { Settings } from './config';
 
 /** Who made the request, read from the access token alone (no database read). */
@@ -10,7 +11,7 @@ export interface AuthUser {
 /** The Hono environment: the Worker's bindings and the per-request variables. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: {
+  Variables: RequestIdVariables & {
     settings: Settings;
     /** null for an anonymous request; set by the `authenticate` middleware. */
     user: AuthUser | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../src/app';
+import { MAX_BODY_BYTES } from '../src/limits';
 import { call, callWithEnv, postJson } from './helpers';
 
 describe('every path answers with and without its trailing slash', () => {

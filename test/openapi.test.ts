@@ -69,7 +69,7 @@ describe('GET /openapi.json', () => {
     expect(body.required?.sort()).toEqual(['due_to', 'title']);
     expect(Object.keys(create.requestBody!.content)).toContain('application/x-www-form-urlencoded');
     expect(create.responses['400']).toMatchObject({
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/FieldErrors' } } },
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/BadRequest' } } },
     });
     expect(create.responses['403']).toMatchObject({
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Detail' } } },

@@ -3,12 +3,12 @@
  * JWT_REVOCATION_CHECK is on).
  * The one place that maps a token failure to a 401.
  */
-import { eq } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
-import { users } from '../db/schema';
+import { findTokenUser } from '../db/users';
+import { invalidAuthorizationHeader, invalidToken } from '../drf/errors';
 import type { AppEnv } from '../env';
-import { authenticationFailed } from '../errors';
+import { MAX_TOKEN_HEADER_BYTES } from '../limits';
 import { TokenError, verifyAccessToken, type AccessClaims } from './tokens';
 
 /** The token check's result; a TokenError becomes DRF's 401 with `WWW-Authenticate`. */
@@ -16,7 +16,7 @@ export async function unauthorizedOnTokenError<T>(check: Promise<T>): Promise<T>
   try {
     return await check;
   } catch (error) {
-    if (error instanceof TokenError) throw authenticationFailed(error.message, error);
+    if (error instanceof TokenError) throw invalidToken(error.message, error);
     throw error;
   }
 }
@@ -26,16 +26,10 @@ export async function unauthorizedOnTokenError<T>(check: Promise<T>): Promise<T>
  * deactivation takes effect at once instead of at the token's expiry.
  */
 async function assertNotRevoked(binding: D1Database, claims: AccessClaims): Promise<void> {
-  const [user] = await getDb(binding)
-    .select({ tokenVersion: users.tokenVersion, isActive: users.isActive })
-    .from(users)
-    .where(eq(users.id, claims.userId));
-  if (!user || user.tokenVersion !== claims.tokenVersion) throw authenticationFailed('Token has been revoked.');
-  if (!user.isActive) throw authenticationFailed('User account is disabled.');
+  const user = await findTokenUser(getDb(binding), claims.userId);
+  if (!user || user.tokenVersion !== claims.tokenVersion) throw invalidToken('Token has been revoked.');
+  if (!user.isActive) throw invalidToken('User account is disabled.');
 }
-
-/** Longer headers are refused before any parsing or crypto. */
-const MAX_AUTHORIZATION_LENGTH = 8192;
 
 /**
  * Sets `user` from `Authorization: <prefix> <token>` (prefixes from JWT_AUTH_HEADER_PREFIX,
@@ -45,18 +39,18 @@ const MAX_AUTHORIZATION_LENGTH = 8192;
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('user', null);
   const header = c.req.header('Authorization');
-  if (header !== undefined && header.length > MAX_AUTHORIZATION_LENGTH) {
-    throw authenticationFailed('Error decoding signature.');
+  if (header !== undefined && header.length > MAX_TOKEN_HEADER_BYTES) {
+    throw invalidToken('Error decoding signature.');
   }
   if (header !== undefined && header.trim() !== '') {
     const settings = c.var.settings;
     const [prefix = '', ...credentials] = header.trim().split(/\s+/);
     if (settings.jwtAuthHeaderPrefixes.includes(prefix.toLowerCase())) {
       if (credentials.length === 0) {
-        throw authenticationFailed('Invalid Authorization header. No credentials provided.');
+        throw invalidAuthorizationHeader('Invalid Authorization header. No credentials provided.');
       }
       if (credentials.length > 1) {
-        throw authenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
+        throw invalidAuthorizationHeader('Invalid Authorization header. Credentials string should not contain spaces.');
       }
       const claims = await unauthorizedOnTokenError(verifyAccessToken(credentials[0]!, settings));
       if (settings.jwtRevocationCheck) await assertNotRevoked(c.env.DB, claims);

@@ -1,20 +1,11 @@
-/** DRF's permission checks: IsAuthenticatedOrReadOnly for writes, owner-or-staff for objects. */
-import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
-import type { AppEnv, AuthUser } from '../env';
-import { notAuthenticated } from '../errors';
+/** "Owner or staff", written once: for a row in hand, and as the SQL condition of a guarded write. */
+import { eq, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { AuthUser } from '../env';
 
-/** Refuses an anonymous request with 401; runs after `authenticate`. */
-export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.var.user) throw notAuthenticated();
-  await next();
-});
+/** May `user` act on something that belongs to `ownerId`? */
+export const isOwnerOrStaff = (user: AuthUser, ownerId: number) => user.isStaff || user.id === ownerId;
 
-/** The caller, on a route guarded by `requireUser`. */
-export function caller(c: Context<AppEnv>): AuthUser {
-  const user = c.var.user;
-  if (!user) throw notAuthenticated();
-  return user;
-}
-
-export const mayActOn = (user: AuthUser, ownerId: number) => user.isStaff || user.id === ownerId;
+/** The same rule in SQL, over the row's owner column: no condition for staff. */
+export const ownerOrStaffCondition = (user: AuthUser, ownerColumn: SQLiteColumn): SQL | undefined =>
+  user.isStaff ? undefined : eq(ownerColumn, user.id);

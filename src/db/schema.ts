@@ -32,7 +32,8 @@ export const tasks = sqliteTable(
     personId: integer()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    dueTo: integer({ mode: 'timestamp_ms' }).notNull(),
+    /** UTC, `YYYY-MM-DDThh:mm:ss.uuuuuuZ` (see src/drf/datetime.ts): exact microseconds, text order = time order. */
+    dueTo: text().notNull(),
   },
   (table) => [index('tasks_person_id_idx').on(table.personId)],
 );

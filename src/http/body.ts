@@ -1,8 +1,10 @@
-/** Reads a request body as DRF's JSON, form and multipart parsers would. */
+/** Reads a request body as DRF's JSON, form and multipart parsers would, and validates it. */
 import type { Context } from 'hono';
-import { detail } from '../errors';
+import type * as z from 'zod';
+import { detail } from '../drf/errors';
+import { validate } from '../drf/validation';
 
-const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
 
 function mediaType(c: Context): string {
   return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -13,7 +15,7 @@ const isJson = (type: string) => type === 'application/json' || /^application\/[
 /** The parsed body: `{}` when there is none; 400 for malformed input, 415 for an unknown type. */
 export async function readBody(c: Context): Promise<unknown> {
   const type = mediaType(c);
-  if (FORM_TYPES.includes(type)) {
+  if (FORM_TYPES.has(type)) {
     try {
       const form = await c.req.parseBody();
       return Object.fromEntries(Object.entries(form).filter(([, value]) => typeof value === 'string'));
@@ -31,4 +33,9 @@ export async function readBody(c: Context): Promise<unknown> {
     }
   }
   throw detail(415, `Unsupported media type "${type || 'none'}" in request.`);
+}
+
+/** The request body (JSON, form or multipart), validated by `schema`. */
+export async function validBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  return validate(schema, await readBody(c));
 }

@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
-import { detail } from '../errors';
+import { detail } from '../drf/errors';
 
 const RETRY_AFTER_SECONDS = 60;
 

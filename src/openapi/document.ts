@@ -1,39 +1,25 @@
 /**
- * The OpenAPI 3.1 document, built from the same zod schemas that validate requests. Each route
- * module lists its operations; the document is assembled once per isolate.
+ * The OpenAPI 3.1 document, built from the route declarations that serve the API (src/http/route.ts)
+ * and the same zod schemas that validate requests; assembled once per isolate.
  */
 import * as z from 'zod';
-import { components, type ResponseName } from './schemas';
+import { derivedResponses, pathParameters, type Route } from '../http/route';
+import { MAX_BODY_BYTES } from '../limits';
+import { components, MEDIA_TYPES, type ResponseName } from './schemas';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
-
-export interface Operation {
-  method: HttpMethod;
-  /** The path as clients call it, with `{id}` for a path parameter: `/tasks/{id}/`. */
-  path: string;
-  tag: string;
-  summary: string;
-  description?: string;
-  /** `required`: 401 without a valid token; `optional`: a token is read when sent. */
-  auth?: 'required' | 'optional';
-  body?: z.ZodType;
-  query?: z.ZodObject;
-  /** Status -> a named response shape, or null for no body (204). */
-  responses: Record<number, ResponseName | null>;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  400: 'Invalid input (field errors, or `detail` for a malformed body)',
-  401: 'Missing, invalid or expired token',
-  403: 'Not allowed',
-  404: 'Not found',
-  405: 'Method not allowed',
-  413: 'Body over 64 KiB',
-  415: 'Unsupported media type',
-};
+const STATUS_TEXT = new Map<number, string>([
+  [200, 'OK'],
+  [201, 'Created'],
+  [204, 'No Content'],
+  [400, 'Invalid input (field errors, or `detail` for a malformed body)'],
+  [401, 'Missing, invalid or expired token'],
+  [403, 'Not allowed'],
+  [404, 'Not found'],
+  [413, `Body over ${MAX_BODY_BYTES / 1024} KiB`],
+  [415, 'Unsupported media type'],
+  [429, 'Rate limited; see Retry-After'],
+  [500, 'Server misconfigured (the message names the setting) or an unexpected error'],
+]);
 
 const SAFE_INTEGER_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]);
 
@@ -69,57 +55,61 @@ function requestBody(schema: z.ZodType) {
   return { required: true, content: { 'application/json': content, 'application/x-www-form-urlencoded': content } };
 }
 
-function parameters(operation: Operation) {
-  const pathParameters = [...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: name === 'id' ? { type: 'integer', minimum: 1 } : { type: 'string' },
-  }));
-  const queryParameters = Object.entries((operation.query?.shape ?? {}) as Record<string, z.ZodType>).map(
-    ([name, field]) => {
-      const { description, ...schema } = jsonSchema(field, 'input') as { description?: string };
-      return { name, in: 'query', required: isRequired(field), ...(description ? { description } : {}), schema };
-    },
-  );
-  return [...pathParameters, ...queryParameters];
+function parameters(route: Route) {
+  const inPath = pathParameters(route.path).map(({ name, schema }) => ({ name, in: 'path', required: true, schema }));
+  const inQuery = Object.entries((route.query?.shape ?? {}) as Record<string, z.ZodType>).map(([name, field]) => {
+    const { description, ...schema } = jsonSchema(field, 'input') as { description?: string };
+    return { name, in: 'query', required: isRequired(field), ...(description ? { description } : {}), schema };
+  });
+  return [...inPath, ...inQuery];
 }
 
-function responsesOf(operation: Operation) {
-  return Object.fromEntries(
-    Object.entries(operation.responses).map(([status, name]) => {
-      const description = STATUS_TEXT[Number(status)] ?? 'Response';
-      if (name === null) return [status, { description }];
-      const schema = { $ref: `#/components/schemas/${name}` };
-      return [status, { description, content: { 'application/json': { schema } } }];
-    }),
-  );
+function response(status: number, name: ResponseName | null) {
+  const description = STATUS_TEXT.get(status) ?? 'Response';
+  if (name === null) return { description };
+  const schema = { $ref: `#/components/schemas/${name}` };
+  return { description, content: { [MEDIA_TYPES.get(name) ?? 'application/json']: { schema } } };
+}
+
+function responses(route: Route) {
+  const all = new Map<number, ResponseName | null>(derivedResponses(route));
+  for (const [status, name] of Object.entries(route.responses)) all.set(Number(status), name);
+  const sorted = [...all].sort(([a], [b]) => a - b);
+  return Object.fromEntries(sorted.map(([status, name]) => [String(status), response(status, name)]));
 }
 
 /** `postAuthObtainToken` for POST /auth/obtain_token/; `getApiRoot` for GET /. */
-function operationId({ method, path }: Operation): string {
+function operationId({ method, path }: Route): string {
   const words = path
     .replace(/[{}]/g, '')
     .replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''));
   return `${method}${words || 'ApiRoot'}`;
 }
 
-const SECURITY = { required: [{ bearerAuth: [] }], optional: [{}, { bearerAuth: [] }] };
+/** The `security` of an operation, from the same `auth` value that enforces it. */
+const SECURITY = new Map([
+  ['required', [{ bearerAuth: [] }]],
+  ['optional', [{}, { bearerAuth: [] }]],
+]);
 
-export function buildOpenApiDocument(operations: readonly Operation[], siteUrl: string) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const operation of operations) {
-    const parameterList = parameters(operation);
-    (paths[operation.path] ??= {})[operation.method] = {
-      tags: [operation.tag],
-      summary: operation.summary,
-      ...(operation.description ? { description: operation.description } : {}),
-      operationId: operationId(operation),
-      ...(parameterList.length ? { parameters: parameterList } : {}),
-      ...(operation.body ? { requestBody: requestBody(operation.body) } : {}),
-      responses: responsesOf(operation),
-      ...(operation.auth ? { security: SECURITY[operation.auth] } : {}),
-    };
+export function buildOpenApiDocument(routes: readonly Route[], siteUrl: string) {
+  const paths = new Map<string, Record<string, unknown>>();
+  for (const route of routes) {
+    const parameterList = parameters(route);
+    const security = SECURITY.get(route.auth);
+    paths.set(route.path, {
+      ...paths.get(route.path),
+      [route.method]: {
+        tags: [route.tag],
+        summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
+        operationId: operationId(route),
+        ...(parameterList.length ? { parameters: parameterList } : {}),
+        ...(route.body ? { requestBody: requestBody(route.body) } : {}),
+        responses: responses(route),
+        ...(security ? { security } : {}),
+      },
+    });
   }
   const { schemas } = z.toJSONSchema(components, {
     target: 'draft-2020-12',
@@ -136,7 +126,7 @@ export function buildOpenApiDocument(operations: readonly Operation[], siteUrl: 
         'Every path also answers without its trailing slash.',
     },
     servers: [{ url: siteUrl }],
-    paths,
+    paths: Object.fromEntries(paths),
     components: {
       schemas: tidy(schemas),
       securitySchemes: {

@@ -30,6 +30,13 @@ const user = component(
   }),
 );
 
+const detailError = component('Detail', z.object({ detail: z.string() }), 'An error about the whole request.');
+const fieldErrors = component(
+  'FieldErrors',
+  z.record(z.string(), z.array(z.string())),
+  'Messages per field; `non_field_errors` holds those about the whole body.',
+);
+
 const page = (item: z.ZodType) =>
   z.object({
     count: z.int().nonnegative(),
@@ -52,12 +59,18 @@ export const responses = {
     z.object({ keys: z.array(z.record(z.string(), z.string())) }),
     'A JWK Set (RFC 7517) of public keys; empty when tokens are signed with HS256.',
   ),
-  Detail: component('Detail', z.object({ detail: z.string() }), 'An error about the whole request.'),
-  FieldErrors: component(
-    'FieldErrors',
-    z.record(z.string(), z.array(z.string())),
-    'Messages per field; `non_field_errors` holds those about the whole body.',
+  Detail: detailError,
+  FieldErrors: fieldErrors,
+  BadRequest: component(
+    'BadRequest',
+    z.union([fieldErrors, detailError]),
+    'Field errors, or `detail` for a body that cannot be parsed.',
   ),
+  OpenApiDocument: component('OpenApiDocument', z.looseObject({ openapi: z.string() }), 'An OpenAPI 3.1 document.'),
+  Html: component('Html', z.string(), 'An HTML page.'),
 };
+
+/** Responses that are not JSON, by their media type. */
+export const MEDIA_TYPES = new Map<ResponseName, string>([['Html', 'text/html']]);
 
 export type ResponseName = keyof typeof responses;

@@ -1,33 +1,27 @@
-import { Hono } from 'hono';
-import { authenticate } from '../auth/middleware';
-import type { AppEnv } from '../env';
-import type { Operation } from '../openapi/document';
-
-export const rootRoutes = new Hono<AppEnv>();
+import { defineRoute } from '../http/route';
 
 /** The API root (DRF's DefaultRouter view): absolute links to what the API serves. */
-rootRoutes.get('/', authenticate, (c) => {
-  const base = c.var.settings.siteUrl;
-  return c.json({
-    tasks: `${base}/tasks/`,
-    users: `${base}/users/`,
-    register: `${base}/api-register/`,
-    activate: `${base}/api-activate/`,
-    obtain_token: `${base}/auth/obtain_token/`,
-    refresh_token: `${base}/auth/refresh_token/`,
-    verify_token: `${base}/auth/verify_token/`,
-    docs: `${base}/docs`,
-    openapi: `${base}/openapi.json`,
-  });
-});
-
-export const rootOperations: Operation[] = [
-  {
+export const rootRoutes = [
+  defineRoute({
     method: 'get',
     path: '/',
     tag: 'api',
     summary: 'Links to the resources and the docs',
     auth: 'optional',
-    responses: { 200: 'ApiRoot', 401: 'Detail' },
-  },
+    responses: { 200: 'ApiRoot' },
+    handler: (c) => {
+      const base = c.var.settings.siteUrl;
+      return c.json({
+        tasks: `${base}/tasks/`,
+        users: `${base}/users/`,
+        register: `${base}/api-register/`,
+        activate: `${base}/api-activate/`,
+        obtain_token: `${base}/auth/obtain_token/`,
+        refresh_token: `${base}/auth/refresh_token/`,
+        verify_token: `${base}/auth/verify_token/`,
+        docs: `${base}/docs`,
+        openapi: `${base}/openapi.json`,
+      });
+    },
+  }),
 ];

@@ -1,23 +1,24 @@
 /**
  * The task resource, as the tutorial's TaskViewSet: anyone reads, writes need a token, and only
- * the owner or staff may change or delete a task. Every request is one D1 round trip.
+ * the owner or staff may change or delete a task. Every request is one D1 round trip, and no
+ * write is made in the name of a user who no longer exists (a token outlives its user).
  */
-import { and, count, eq, type SQL } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
+import { and, count, eq, sql } from 'drizzle-orm';
+import type { Context } from 'hono';
 import * as z from 'zod';
-import { authenticate } from '../auth/middleware';
-import { caller, mayActOn, requireUser } from '../auth/permissions';
+import { isOwnerOrStaff, ownerOrStaffCondition } from '../auth/permissions';
 import type { Settings } from '../config';
-import { formatDateTime } from '../datetime';
 import { getDb, isConstraintViolation, type Database } from '../db/client';
-import { tasks, type Task } from '../db/schema';
+import { tasks, users, type Task } from '../db/schema';
+import { userExists } from '../db/users';
+import { formatDateTime } from '../drf/datetime';
+import { ApiError, fieldErrors, notFound, permissionDenied, userNotFound } from '../drf/errors';
+import { charField, dateTimeField, INVALID_CHOICE, primaryKeyField, queryUserIdField } from '../drf/fields';
+import { orderingQuery } from '../drf/ordering';
+import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
-import { ApiError, fieldErrors, notFound, permissionDenied } from '../errors';
-import { charField, dateTimeField, primaryKeyField, queryIntegerField } from '../fields';
-import { orderingQuery } from '../http/ordering';
-import { paginate, paginationQuery } from '../http/pagination';
-import type { Operation } from '../openapi/document';
-import { validate, validBody } from '../validate';
+import { defineRoute } from '../http/route';
+import { fetchPage, pageResponse } from './list-page';
 
 const taskInput = z.object({
   title: charField({ maxLength: 100 }),
@@ -28,7 +29,7 @@ const taskPatchInput = taskInput.partial();
 
 const taskListQuery = z.object({
   ...paginationQuery,
-  person: queryIntegerField().meta({ description: 'Only the tasks of this user id.' }),
+  person: queryUserIdField().meta({ description: 'Only the tasks of this user id.' }),
   ordering: orderingQuery({ due_to: tasks.dueTo, title: tasks.title, id: tasks.id }, tasks.id),
 });
 
@@ -43,8 +44,8 @@ function serializeTask(task: Task, settings: Settings) {
 }
 
 /** The numeric id in the path (the route pattern only matches digits). */
-function taskId(c: Context<AppEnv>): number {
-  const id = Number(c.req.param('id'));
+function taskId(param: (name: string) => string): number {
+  const id = Number(param('id'));
   if (!Number.isSafeInteger(id)) throw notFound();
   return id;
 }
@@ -61,131 +62,116 @@ async function unknownPersonIsFieldError<T>(person: number | undefined, write: P
   }
 }
 
-/** 404 when the task does not exist, 403 when the caller may not change it. */
-async function assertMayChange(db: Database, id: number, user: AuthUser): Promise<void> {
-  const [task] = await db.select({ personId: tasks.personId }).from(tasks).where(eq(tasks.id, id));
-  if (!task) throw notFound();
-  if (!mayActOn(user, task.personId)) throw permissionDenied();
+/**
+ * The owner of task `id` (null when there is no such task), read from the caller's own row: no
+ * row at all means the caller's user is gone.
+ */
+const ownerSeenBy = (db: Database, user: AuthUser, id: number) =>
+  db
+    .select({
+      ownerId: sql<number | null>`(select ${tasks.personId} from ${tasks} where ${tasks.id} = ${id})`.as('owner_id'),
+    })
+    .from(users)
+    .where(eq(users.id, user.id));
+
+/** Why a guarded write touched nothing: 401 (caller gone), 404 (no task) or 403 (not theirs). */
+function refusal(guard: { ownerId: number | null } | undefined, user: AuthUser): ApiError {
+  if (!guard) return userNotFound();
+  if (guard.ownerId === null) return notFound();
+  return isOwnerOrStaff(user, guard.ownerId) ? notFound() : permissionDenied();
 }
+
+/** The condition that limits a write to task `id` when the caller may change it and still exists. */
+const changeableBy = (user: AuthUser, id: number) =>
+  and(eq(tasks.id, id), ownerOrStaffCondition(user, tasks.personId), sql`${userExists(user.id)}`);
 
 /**
  * The body, validated. As in DRF, a caller who may not change the task learns that (404 or 403)
  * rather than what is wrong with the body; that costs a read on this error path only.
  */
-async function validChanges<T extends z.ZodType>(c: Context<AppEnv>, schema: T, id: number, user: AuthUser) {
+async function validChanges<T>(c: Context<AppEnv>, body: () => Promise<T>, id: number, user: AuthUser) {
   try {
-    return await validBody(c, schema);
+    return await body();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) await assertMayChange(getDb(c.env.DB), id, user);
+    if (error instanceof ApiError && error.status === 400) {
+      const [guard] = await ownerSeenBy(getDb(c.env.DB), user, id);
+      if (!guard || guard.ownerId === null || !isOwnerOrStaff(user, guard.ownerId)) throw refusal(guard, user);
+    }
     throw error;
   }
 }
 
-/** The condition that limits a write to tasks the caller may change. */
-const changeableBy = (user: AuthUser, id: number): SQL | undefined =>
-  user.isStaff ? eq(tasks.id, id) : and(eq(tasks.id, id), eq(tasks.personId, user.id));
-
-export const tasksRoutes = new Hono<AppEnv>();
-tasksRoutes.use(authenticate);
-
-tasksRoutes.get('/', async (c) => {
-  const { limit, offset, person, ordering } = validate(taskListQuery, c.req.query());
-  const db = getDb(c.env.DB);
-  const where = person === undefined ? undefined : eq(tasks.personId, person);
-  const [[total], rows] = await db.batch([
-    db.select({ count: count() }).from(tasks).where(where),
-    db
-      .select()
-      .from(tasks)
-      .where(where)
-      .orderBy(...ordering)
-      .limit(limit)
-      .offset(offset),
-  ]);
-  const settings = c.var.settings;
-  const results = rows.map((task) => serializeTask(task, settings));
-  return c.json(
-    paginate(
-      results,
-      { count: total!.count, limit, offset },
-      { siteUrl: settings.siteUrl, path: '/tasks/', requestUrl: c.req.url },
-    ),
-  );
-});
-
-tasksRoutes.post('/', requireUser, async (c) => {
-  const user = caller(c);
-  const input = await validBody(c, taskInput);
-  const person = input.person ?? user.id;
-  if (!mayActOn(user, person)) throw permissionDenied();
-  const [task] = await unknownPersonIsFieldError(
-    input.person,
-    getDb(c.env.DB).insert(tasks).values({ title: input.title, personId: person, dueTo: input.due_to }).returning(),
-  );
-  return c.json(serializeTask(task!, c.var.settings), 201);
-});
-
-tasksRoutes.get('/:id{[0-9]+}', async (c) => {
-  const [task] = await getDb(c.env.DB)
-    .select()
-    .from(tasks)
-    .where(eq(tasks.id, taskId(c)));
-  if (!task) throw notFound();
-  return c.json(serializeTask(task, c.var.settings));
-});
-
-async function updateTask(c: Context<AppEnv>, schema: typeof taskInput | typeof taskPatchInput) {
-  const user = caller(c);
-  const id = taskId(c);
-  const input = await validChanges(c, schema, id, user);
-  if (input.person !== undefined && !mayActOn(user, input.person)) throw permissionDenied();
+async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, input: z.output<typeof taskPatchInput>) {
+  if (input.person !== undefined && !isOwnerOrStaff(user, input.person)) throw permissionDenied();
   const db = getDb(c.env.DB);
   const changes = { title: input.title, personId: input.person, dueTo: input.due_to };
   const hasChanges = Object.values(changes).some((value) => value !== undefined);
-  // One round trip: the read tells 404 from 403 when the guarded write touches nothing.
-  const [[existing], [updated]] = await unknownPersonIsFieldError(
+  // One round trip: the guard tells 401, 404 and 403 apart when the guarded write touches nothing.
+  const [[guard], [updated]] = await unknownPersonIsFieldError(
     input.person,
     db.batch([
-      db.select({ personId: tasks.personId }).from(tasks).where(eq(tasks.id, id)),
+      ownerSeenBy(db, user, id),
       hasChanges
         ? db.update(tasks).set(changes).where(changeableBy(user, id)).returning()
         : db.select().from(tasks).where(changeableBy(user, id)),
     ]),
   );
-  if (!existing) throw notFound();
-  if (!updated) throw permissionDenied();
+  if (!updated) throw refusal(guard, user);
   return c.json(serializeTask(updated, c.var.settings));
 }
 
-tasksRoutes.put('/:id{[0-9]+}', requireUser, (c) => updateTask(c, taskInput));
-tasksRoutes.patch('/:id{[0-9]+}', requireUser, (c) => updateTask(c, taskPatchInput));
+const writeRoute = (method: 'put' | 'patch', summary: string, body: typeof taskInput | typeof taskPatchInput) =>
+  defineRoute({
+    method,
+    path: '/tasks/{id}/',
+    tag: 'tasks',
+    summary,
+    auth: 'required',
+    body,
+    responses: { 200: 'Task', 403: 'Detail' },
+    handler: async (c, { user, param, body: readBody }) => {
+      const id = taskId(param);
+      return updateTask(c, user, id, await validChanges(c, readBody, id, user));
+    },
+  });
 
-tasksRoutes.delete('/:id{[0-9]+}', requireUser, async (c) => {
-  const user = caller(c);
-  const id = taskId(c);
-  const db = getDb(c.env.DB);
-  const [[existing], [deleted]] = await db.batch([
-    db.select({ personId: tasks.personId }).from(tasks).where(eq(tasks.id, id)),
-    db.delete(tasks).where(changeableBy(user, id)).returning({ id: tasks.id }),
-  ]);
-  if (!existing) throw notFound();
-  if (!deleted) throw permissionDenied();
-  return c.body(null, 204);
-});
-
-const writeErrors = { 400: 'FieldErrors', 401: 'Detail', 403: 'Detail', 404: 'Detail' } as const;
-
-export const taskOperations: Operation[] = [
-  {
+export const taskRoutes = [
+  defineRoute({
     method: 'get',
     path: '/tasks/',
     tag: 'tasks',
     summary: 'List tasks',
     auth: 'optional',
     query: taskListQuery,
-    responses: { 200: 'TaskPage', 400: 'FieldErrors', 401: 'Detail' },
-  },
-  {
+    responses: { 200: 'TaskPage' },
+    handler: async (c, { query }) => {
+      const { limit, offset, person, ordering } = query;
+      const db = getDb(c.env.DB);
+      const where = person === undefined ? undefined : eq(tasks.personId, person);
+      const { total, rows } = await fetchPage(
+        db,
+        db
+          .select({
+            count: count(),
+            personExists: (person === undefined ? sql<number>`1` : userExists(person)).as('person_exists'),
+          })
+          .from(tasks)
+          .where(where),
+        db
+          .select()
+          .from(tasks)
+          .where(where)
+          .orderBy(...ordering)
+          .limit(limit)
+          .offset(offset),
+      );
+      // django-filter refuses a user that does not exist rather than answering an empty page.
+      if (!total.personExists) throw fieldErrors({ person: [INVALID_CHOICE] });
+      const results = rows.map((task) => serializeTask(task, c.var.settings));
+      return pageResponse(c, { path: '/tasks/', limit, offset }, total.count, results);
+    },
+  }),
+  defineRoute({
     method: 'post',
     path: '/tasks/',
     tag: 'tasks',
@@ -193,40 +179,68 @@ export const taskOperations: Operation[] = [
     description: '`person` defaults to the caller; only staff may name another user.',
     auth: 'required',
     body: taskInput,
-    responses: { 201: 'Task', 400: 'FieldErrors', 401: 'Detail', 403: 'Detail' },
-  },
-  {
+    responses: { 201: 'Task', 403: 'Detail' },
+    handler: async (c, { user, body }) => {
+      const input = await body();
+      const person = input.person ?? user.id;
+      if (!isOwnerOrStaff(user, person)) throw permissionDenied();
+      const db = getDb(c.env.DB);
+      // INSERT ... SELECT ... FROM users WHERE id = caller: nothing is written for a caller who is gone.
+      const [task] = await unknownPersonIsFieldError(
+        input.person,
+        db
+          .insert(tasks)
+          .select(
+            db
+              .select({
+                id: sql<number>`null`.as('id'),
+                title: sql<string>`${input.title}`.as('title'),
+                personId: sql<number>`${person}`.as('person_id'),
+                dueTo: sql<string>`${input.due_to}`.as('due_to'),
+              })
+              .from(users)
+              .where(eq(users.id, user.id)),
+          )
+          .returning(),
+      );
+      if (!task) throw userNotFound();
+      return c.json(serializeTask(task, c.var.settings), 201);
+    },
+  }),
+  defineRoute({
     method: 'get',
     path: '/tasks/{id}/',
     tag: 'tasks',
     summary: 'Read a task',
     auth: 'optional',
-    responses: { 200: 'Task', 401: 'Detail', 404: 'Detail' },
-  },
-  {
-    method: 'put',
-    path: '/tasks/{id}/',
-    tag: 'tasks',
-    summary: 'Replace a task (owner or staff)',
-    auth: 'required',
-    body: taskInput,
-    responses: { 200: 'Task', ...writeErrors },
-  },
-  {
-    method: 'patch',
-    path: '/tasks/{id}/',
-    tag: 'tasks',
-    summary: 'Change some fields of a task (owner or staff)',
-    auth: 'required',
-    body: taskPatchInput,
-    responses: { 200: 'Task', ...writeErrors },
-  },
-  {
+    responses: { 200: 'Task' },
+    handler: async (c, { param }) => {
+      const [task] = await getDb(c.env.DB)
+        .select()
+        .from(tasks)
+        .where(eq(tasks.id, taskId(param)));
+      if (!task) throw notFound();
+      return c.json(serializeTask(task, c.var.settings));
+    },
+  }),
+  writeRoute('put', 'Replace a task (owner or staff)', taskInput),
+  writeRoute('patch', 'Change some fields of a task (owner or staff)', taskPatchInput),
+  defineRoute({
     method: 'delete',
     path: '/tasks/{id}/',
     tag: 'tasks',
     summary: 'Delete a task (owner or staff)',
     auth: 'required',
-    responses: { 204: null, 401: 'Detail', 403: 'Detail', 404: 'Detail' },
-  },
+    responses: { 204: null, 403: 'Detail' },
+    handler: async (c, { user, param }) => {
+      const id = taskId(param);
+      const db = getDb(c.env.DB);
+      const [[guard], [deleted]] = await db.batch([
+        ownerSeenBy(db, user, id),
+        db.delete(tasks).where(changeableBy(user, id)).returning({ id: tasks.id }),
+      ]);
+      if (!deleted) throw refusal(guard, user);
+      return c.body(null, 204);
+    },
+  }),
 ];

@@ -113,7 +113,7 @@ describe('JWT_SECRET for asymmetric algorithms', () => {
     );
     expect(response.status).toBe(500);
     expect(((await response.json()) as { detail: string }).detail).toMatch(
-      /^Server misconfigured: JWT_SECRET key 1 is not a usable JWK/,
+      /^Server misconfigured: JWT_SECRET key 1 is not a usable ES256 JWK$/,
     );
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { authenticate } from '../../src/auth/middleware';
 import { getSettings } from '../../src/config';
 import type { AppEnv } from '../../src/env';
-import { renderError } from '../../src/errors';
+import { renderError } from '../../src/http/error-handler';
 import { accessTokenFor, activationTokenFor, call, callWithEnv, countingD1, createUser } from '../helpers';
 
 /** The real middleware on a probe route that shows what it set. */
@@ -64,17 +64,19 @@ describe('authenticate', () => {
   it('answers 401 with WWW-Authenticate for a configured prefix with bad credentials', async () => {
     const user = await createUser();
     const { whoami } = probe();
-    const cases: [string, string][] = [
-      ['Bearer', 'Invalid Authorization header. No credentials provided.'],
-      ['Bearer a b', 'Invalid Authorization header. Credentials string should not contain spaces.'],
-      ['Bearer not.a.token', 'Error decoding signature.'],
-      [`JWT ${await activationTokenFor(user.id, crypto.randomUUID())}`, 'Error decoding signature.'],
-      [`Bearer ${'a'.repeat(9000)}`, 'Error decoding signature.'],
+    const malformed = 'Bearer realm="api", error="invalid_request"';
+    const invalid = 'Bearer realm="api", error="invalid_token"';
+    const cases: [string, string, string][] = [
+      ['Bearer', 'Invalid Authorization header. No credentials provided.', malformed],
+      ['Bearer a b', 'Invalid Authorization header. Credentials string should not contain spaces.', malformed],
+      ['Bearer not.a.token', 'Error decoding signature.', invalid],
+      [`JWT ${await activationTokenFor(user.id, crypto.randomUUID())}`, 'Error decoding signature.', invalid],
+      [`Bearer ${'a'.repeat(9000)}`, 'Error decoding signature.', invalid],
     ];
-    for (const [header, message] of cases) {
+    for (const [header, message, challenge] of cases) {
       const response = await whoami(header);
       expect(response.status).toBe(401);
-      expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api"');
+      expect(response.headers.get('WWW-Authenticate')).toBe(challenge);
       expect(await response.json()).toEqual({ detail: message });
     }
   });

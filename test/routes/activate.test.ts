@@ -58,7 +58,7 @@ describe('GET /api-activate/<token>/', () => {
     vi.setSystemTime(new Date('2026-01-01T12:00:01Z'));
     const response = await call(pathOf(confirmationUrl));
     expect(response.status).toBe(401);
-    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api"');
+    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api", error="invalid_token"');
     expect(await response.json()).toEqual({ detail: 'Signature has expired.' });
     expect(await isActive(username)).toBe(false);
   });

@@ -36,7 +36,7 @@ describe('D1 round trips per request', () => {
           .returning({ id: users.id })),
       );
     }
-    const due = new Date('2030-01-01T00:00:00Z');
+    const due = '2030-01-01T00:00:00.000000Z';
     const taskRows = created.flatMap(({ id }) => [
       { title: 'one', personId: id, dueTo: due },
       { title: 'two', personId: id, dueTo: due },

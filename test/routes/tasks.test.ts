@@ -5,6 +5,8 @@ import { getDb } from '../../src/db/client';
 import { tasks, users } from '../../src/db/schema';
 import { SITE_URL, call, createUser, createUserWithToken, send, type TestUser } from '../helpers';
 
+const INVALID_CHOICE = 'Select a valid choice. That choice is not one of the available choices.';
+
 interface TaskBody {
   id: number;
   url: string;
@@ -343,7 +345,11 @@ describe('GET /tasks/ (list)', () => {
   it.each([
     ['ordering=password', { ordering: ['Select a valid choice. password is not one of the available choices.'] }],
     ['ordering=title,-person', { ordering: ['Select a valid choice. -person is not one of the available choices.'] }],
-    ['person=abc', { person: ['A valid integer is required.'] }],
+    ['person=abc', { person: [INVALID_CHOICE] }],
+    ['person=0', { person: [INVALID_CHOICE] }],
+    ['person=-1', { person: [INVALID_CHOICE] }],
+    ['person=99999999', { person: [INVALID_CHOICE] }],
+    ['person=1e3', { person: [INVALID_CHOICE] }],
     ['limit=ten', { limit: ['A valid integer is required.'] }],
     ['offset=-1', { offset: ['Ensure this value is greater than or equal to 0.'] }],
   ])('answers 400 for ?%s, never ignoring it', async (query, errors) => {

@@ -5,23 +5,27 @@ import { accessTokenFor, call, createUser } from '../helpers';
 const me = (authorization: string) => call('/users/me/', { headers: { Authorization: authorization } });
 
 describe('Authorization header', () => {
+  const MALFORMED = 'Bearer realm="api", error="invalid_request"';
+  const INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"';
+  const NO_TOKEN = 'Bearer realm="api"';
+
   it.each([
-    ['a prefix alone', 'Bearer'],
-    ['a prefix and blanks', 'JWT    '],
-    ['two credentials', 'Bearer a.b.c d.e.f'],
-    ['a token with a comma', 'Bearer a.b.c,d'],
-    ['a bare token', 'eyJhbGciOiJIUzI1NiJ9.e30.x'],
-    ['another scheme', 'Basic YWRtaW46YWRtaW4='],
-    ['a prefix glued to the token', 'Bearereyj.abc.def'],
-    ['non-ASCII text', 'Bearer tökén'],
-    ['8 KiB of token', `Bearer ${'a'.repeat(8 * 1024)}`],
-    ['60 KiB of token', `Bearer ${'A'.repeat(60 * 1024)}`],
-    ['many segments', `Bearer ${Array.from({ length: 2000 }, () => 'a').join('.')}`],
-    ['JSON instead of a JWT', 'Bearer {"alg":"none"}'],
-  ])('refuses %s on a route that needs a user (401)', async (_, header) => {
+    ['a prefix alone', 'Bearer', MALFORMED],
+    ['a prefix and blanks', 'JWT    ', MALFORMED],
+    ['two credentials', 'Bearer a.b.c d.e.f', MALFORMED],
+    ['a token with a comma', 'Bearer a.b.c,d', INVALID_TOKEN],
+    ['a bare token', 'eyJhbGciOiJIUzI1NiJ9.e30.x', NO_TOKEN],
+    ['another scheme', 'Basic YWRtaW46YWRtaW4=', NO_TOKEN],
+    ['a prefix glued to the token', 'Bearereyj.abc.def', NO_TOKEN],
+    ['non-ASCII text', 'Bearer tökén', INVALID_TOKEN],
+    ['8 KiB of token', `Bearer ${'a'.repeat(8 * 1024)}`, INVALID_TOKEN],
+    ['60 KiB of token', `Bearer ${'A'.repeat(60 * 1024)}`, INVALID_TOKEN],
+    ['many segments', `Bearer ${Array.from({ length: 2000 }, () => 'a').join('.')}`, INVALID_TOKEN],
+    ['JSON instead of a JWT', 'Bearer {"alg":"none"}', INVALID_TOKEN],
+  ])('refuses %s on a route that needs a user (401, RFC 6750 challenge)', async (_, header, challenge) => {
     const response = await me(header);
     expect(response.status).toBe(401);
-    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api"');
+    expect(response.headers.get('WWW-Authenticate')).toBe(challenge);
     expect(Object.keys((await response.json()) as object)).toEqual(['detail']);
   });
 

@@ -1,14 +1,45 @@
-/** Zod builders for request fields, with the coercions and limits of DRF's serializer fields. */
+/** Zod builders for request fields, with the coercions, limits and messages of DRF's fields. */
 import * as z from 'zod';
 import { DATETIME_FORMAT_ERROR, parseDateTime } from './datetime';
+import { pythonTypeName } from './python-types';
+
+/** Lengths count characters (code points), as Python does, not UTF-16 units. */
+export const characterCount = (text: string) => {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+};
+
+/** The first lone surrogate of `text` (only possible in text that came from JSON escapes). */
+function loneSurrogate(text: string): number | undefined {
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    if (code >= 0xd800 && code <= 0xdfff) return code;
+  }
+  return undefined;
+}
+
+/** DRF's CharField validators: not blank, at most `maxLength` characters, no NUL, no surrogates. */
+function checkText(text: string, maxLength: number, ctx: z.RefinementCtx): void {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message, input: text });
+  if (text === '') return fail('This field may not be blank.');
+  if (characterCount(text) > maxLength) fail(`Ensure this field has no more than ${maxLength} characters.`);
+  if (text.includes('\0')) fail('Null characters are not allowed.');
+  const surrogate = loneSurrogate(text);
+  if (surrogate !== undefined) {
+    fail(`Surrogate characters are not allowed: U+${surrogate.toString(16).toUpperCase()}.`);
+  }
+}
 
 /** Like DRF's CharField: accepts strings and numbers, trims unless told not to, rejects blank. */
 export function charField({ maxLength, trim = true }: { maxLength: number; trim?: boolean }) {
-  const text = z.string().min(1).max(maxLength);
-  return z.preprocess((value) => {
-    const coerced = typeof value === 'number' ? String(value) : value;
-    return trim && typeof coerced === 'string' ? coerced.trim() : coerced;
-  }, text);
+  return z
+    .preprocess((value) => {
+      const coerced = typeof value === 'number' ? String(value) : value;
+      return trim && typeof coerced === 'string' ? coerced.trim() : coerced;
+    }, z.string())
+    .superRefine((text, ctx) => checkText(text, maxLength, ctx))
+    .meta({ type: 'string', minLength: 1, maxLength });
 }
 
 export const USERNAME_MAX_LENGTH = 150;
@@ -20,7 +51,7 @@ export const usernameField = () =>
     .pipe(
       z
         .string()
-        .max(USERNAME_MAX_LENGTH)
+        .superRefine((text, ctx) => checkText(text, USERNAME_MAX_LENGTH, ctx))
         .regex(/^[\p{L}\p{N}_.@+-]+$/u, {
           error: 'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
         }),
@@ -39,21 +70,19 @@ function presenceMessage(input: unknown): string | undefined {
   return undefined;
 }
 
-/** Like DRF's DateTimeField: an ISO 8601 string (UTC when it has no zone) to a Date. */
+/** Like DRF's DateTimeField: an ISO 8601 string (UTC when it has no zone) to the stored UTC form. */
 export const dateTimeField = () =>
   z
     .string({ error: (issue) => presenceMessage(issue.input) ?? DATETIME_FORMAT_ERROR })
     .transform((text, ctx) => {
-      const date = parseDateTime(text);
-      if (!date) {
-        ctx.addIssue({ code: 'custom', message: DATETIME_FORMAT_ERROR, input: text });
+      const parsed = parseDateTime(text);
+      if ('error' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.error, input: text });
         return z.NEVER;
       }
-      return date;
+      return parsed.stored;
     })
     .meta({ type: 'string', format: 'date-time', examples: ['2016-10-18T19:12:01Z'] });
-
-const PYTHON_TYPE_NAMES: Record<string, string> = { string: 'str', boolean: 'bool', object: 'dict', number: 'float' };
 
 /** Like DRF's PrimaryKeyRelatedField: an id as a number or a string of digits. */
 export const primaryKeyField = () =>
@@ -66,7 +95,7 @@ export const primaryKeyField = () =>
         presenceMessage(value) ??
         (typeof id === 'number' && Number.isInteger(id)
           ? `Invalid pk "${id}" - object does not exist.`
-          : `Incorrect type. Expected pk value, received ${Array.isArray(value) ? 'list' : (PYTHON_TYPE_NAMES[typeof value] ?? typeof value)}.`);
+          : `Incorrect type. Expected pk value, received ${pythonTypeName(value)}.`);
       ctx.addIssue({ code: 'custom', message, input: value });
       return z.NEVER;
     })
@@ -90,3 +119,23 @@ export const queryIntegerField = () =>
       }
       return value;
     });
+
+/**
+ * django-filter's ModelChoiceFilter for a user id in the query: anything but a positive id is
+ * refused here; whether the user exists is the caller's question.
+ */
+export const INVALID_CHOICE = 'Select a valid choice. That choice is not one of the available choices.';
+export const queryUserIdField = () =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      const id = Number(text.trim());
+      if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(id) || id < 1) {
+        ctx.addIssue({ code: 'custom', message: INVALID_CHOICE, input: text });
+        return z.NEVER;
+      }
+      return id;
+    })
+    .meta({ type: 'integer', minimum: 1 });

@@ -8,7 +8,9 @@ import * as z from 'zod';
  * Parses to ORDER BY terms that end with `tiebreaker` so pages never overlap.
  */
 export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: SQLiteColumn) {
-  const choices = Object.keys(fields).flatMap((name) => [name, `-${name}`]);
+  // A Map, not the object: `?ordering=constructor` must not find Object.prototype's members.
+  const columns = new Map(Object.entries(fields));
+  const choices = [...columns.keys()].flatMap((name) => [name, `-${name}`]);
   return z
     .string()
     .optional()
@@ -18,7 +20,7 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: 
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean)) {
-        const column = fields[term.replace(/^-/, '')];
+        const column = columns.get(term.replace(/^-/, ''));
         if (!column) {
           ctx.addIssue({
             code: 'custom',

@@ -2,7 +2,7 @@
  * DRF's LimitOffsetPagination: `?limit=&offset=`, the `{"count", "next", "previous", "results"}`
  * envelope, and `next` / `previous` links that keep the other query parameters.
  */
-import { queryIntegerField } from '../fields';
+import { queryIntegerField } from './fields';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;

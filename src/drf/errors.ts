@@ -1,0 +1,63 @@
+/**
+ * The one place for error shapes. Every client-facing failure is an ApiError that carries its
+ * status and its Django REST Framework body; the app's error handler renders it.
+ */
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** `{"field": ["message", ...]}`; the key `non_field_errors` holds errors about the whole body. */
+export type FieldErrors = Record<string, string[]>;
+export type ErrorBody = { detail: string } | FieldErrors;
+
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly body: ErrorBody;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: ContentfulStatusCode,
+    body: ErrorBody,
+    headers: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(typeof body.detail === 'string' ? body.detail : JSON.stringify(body), options);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+/** The challenge DRF sends with a 401; RFC 6750 adds why a presented token was refused. */
+export const WWW_AUTHENTICATE = 'Bearer realm="api"';
+const challenge = (error?: 'invalid_token' | 'invalid_request') =>
+  error ? `${WWW_AUTHENTICATE}, error="${error}"` : WWW_AUTHENTICATE;
+
+export const detail = (status: ContentfulStatusCode, message: string, headers?: Record<string, string>) =>
+  new ApiError(status, { detail: message }, headers);
+
+export const fieldErrors = (errors: FieldErrors) => new ApiError(400, errors);
+
+export const nonFieldError = (message: string, cause?: unknown) =>
+  new ApiError(400, { non_field_errors: [message] }, {}, { cause });
+
+/** 401 for a token that was presented and refused (bad, expired, revoked, or its user gone). */
+export const invalidToken = (message: string, cause?: unknown) =>
+  new ApiError(401, { detail: message }, { 'WWW-Authenticate': challenge('invalid_token') }, { cause });
+
+/** 401 for an Authorization header that names our scheme but is malformed. */
+export const invalidAuthorizationHeader = (message: string) =>
+  new ApiError(401, { detail: message }, { 'WWW-Authenticate': challenge('invalid_request') });
+
+/** 401 for a request that needs a token and sent none. */
+export const notAuthenticated = () =>
+  new ApiError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': challenge() });
+
+/** 401 for a valid token whose user no longer exists. */
+export const userNotFound = () => invalidToken('User account not found.');
+
+export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
+
+export const notFound = () => detail(404, 'Not found.');
+
+export const methodNotAllowed = (method: string, allowed: readonly string[]) =>
+  detail(405, `Method "${method}" not allowed.`, { Allow: allowed.join(', ') });

@@ -1,0 +1,57 @@
+/**
+ * Renders anything thrown: an ApiError as its DRF body, a SettingsError as a 500 that names the
+ * setting, anything else as a logged 500 that leaks nothing. Log lines carry the request id and
+ * the shape of what failed, never a value the request or the database held.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { SettingsError } from '../config';
+import { ApiError } from '../drf/errors';
+import type { AppEnv } from '../env';
+
+/** What a failed query was, without its bound parameters: Drizzle's error keeps the SQL with `?`. */
+function statementOf(error: Error): string | undefined {
+  return 'query' in error && typeof error.query === 'string' ? error.query : undefined;
+}
+
+/**
+ * The error's class chain (`DrizzleQueryError <- Error`), the failed statement's SQL, SQLite's
+ * result code and the stack frames: enough to find the fault, and no message text, which may
+ * quote user data (D1's messages quote the bound parameters).
+ */
+export function describeForLog(error: unknown): Record<string, string> {
+  const classes: string[] = [];
+  const described: Record<string, string> = {};
+  for (let current = error; current !== undefined; current = current instanceof Error ? current.cause : undefined) {
+    if (!(current instanceof Error)) {
+      classes.push(typeof current);
+      break;
+    }
+    classes.push(current.name);
+    described.statement ??= statementOf(current)!;
+    const code = /\bSQLITE_[A-Z_]+\b/.exec(current.message)?.[0];
+    if (code) described.sqliteCode ??= code;
+    // Only the frames: the stack's first lines repeat the message.
+    const frames = current.stack?.split('\n').filter((line) => /^\s+at /.test(line));
+    if (frames?.length) described.stack ??= frames.map((line) => line.trim()).join('\n');
+  }
+  return Object.fromEntries(
+    Object.entries({ error: classes.join(' <- '), ...described }).filter(([, value]) => value !== undefined),
+  );
+}
+
+export function renderError(error: unknown, c: Context<AppEnv>): Response {
+  if (error instanceof ApiError) {
+    return c.json(error.body, error.status, error.headers);
+  }
+  const requestId = c.get('requestId');
+  if (error instanceof SettingsError) {
+    console.error(JSON.stringify({ requestId, message: `Server misconfigured: ${error.message}` }));
+    return c.json({ detail: `Server misconfigured: ${error.message}` }, 500);
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return c.json({ detail: error.message || 'Bad request.' }, error.status);
+  }
+  console.error(JSON.stringify({ requestId, message: 'Unhandled error', ...describeForLog(error) }));
+  return c.json({ detail: 'A server error occurred.' }, 500);
+}

@@ -1,0 +1,20 @@
+/** Every route the API serves, in the order Hono matches them; the docs describe them all. */
+import type { Route } from '../http/route';
+import { docsRoutes } from './docs';
+import { jwksRoutes } from './jwks';
+import { registrationRoutes } from './registration';
+import { rootRoutes } from './root';
+import { taskRoutes } from './tasks';
+import { tokenRoutes } from './tokens';
+import { userRoutes } from './users';
+
+const apiRoutes: readonly Route[] = [
+  ...rootRoutes,
+  ...registrationRoutes,
+  ...tokenRoutes,
+  ...jwksRoutes,
+  ...taskRoutes,
+  ...userRoutes,
+];
+
+export const routes: readonly Route[] = [...apiRoutes, ...docsRoutes(apiRoutes)];

@@ -1,0 +1,6 @@
+import * as z from 'zod';
+import { charField } from '../drf/fields';
+import { MAX_TOKEN_HEADER_BYTES } from '../limits';
+
+/** `{"token": ...}`, the body of activate, refresh and verify. */
+export const tokenBody = z.object({ token: charField({ maxLength: MAX_TOKEN_HEADER_BYTES }) });
