@@ -112,3 +112,39 @@ describe('a misconfigured Worker', () => {
     expect(logged).toHaveBeenCalledWith(expect.stringContaining(message));
   });
 });
+
+describe('a bad setting never reaches a client or a log with its value', () => {
+  const MARKER = 'internal-admin.corp.example';
+  it.each([
+    ['SITE_URL', `ftp://${MARKER}/`],
+    ['SITE_URL', `https://${MARKER}/?q=1`],
+    ['CORS_ALLOWED_ORIGINS', MARKER],
+    ['JWT_ALGORITHM', MARKER],
+    ['JWT_EXPIRATION_DELTA', MARKER],
+    ['JWT_LEEWAY', MARKER],
+    ['JWT_ALLOW_REFRESH', MARKER],
+    ['ACTIVATION_DELIVERY', MARKER],
+    ['JWT_AUTH_HEADER_PREFIX', `a b,${MARKER} x`],
+    ['JWT_SECRET', MARKER],
+  ])('%s = %j: the 500 and the log name the setting only', async (setting, value) => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const response = await callWithEnv({ [setting]: value }, '/');
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toContain(`Server misconfigured: ${setting} `);
+    expect(body).not.toContain(MARKER);
+    const log = JSON.stringify(logged.mock.calls);
+    expect(log).toContain(setting);
+    expect(log).not.toContain(MARKER);
+  });
+
+  it('JWT_SECRET of an ES256 key ring: no key material in the message', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const notAKey = JSON.stringify({ kty: 'EC', crv: 'P-256', d: MARKER_KEY, x: MARKER_KEY, y: MARKER_KEY });
+    const response = await callWithEnv({ JWT_ALGORITHM: 'ES256', JWT_SECRET: notAKey }, '/.well-known/jwks.json');
+    expect(response.status).toBe(500);
+    expect(await response.text()).not.toContain(MARKER_KEY);
+  });
+});
+
+const MARKER_KEY = 'c2VjcmV0LWtleS1tYXRlcmlhbA';

@@ -130,3 +130,56 @@ describe('CORS_ALLOWED_ORIGINS', () => {
     expect(other.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
 });
+
+describe('OPTIONS', () => {
+  const origins = { CORS_ALLOWED_ORIGINS: 'https://app.example.com' };
+
+  it.each([
+    ['/auth/refresh_token/', 'POST, OPTIONS'],
+    ['/tasks/', 'GET, POST, HEAD, OPTIONS'],
+    ['/tasks/1/', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS'],
+    ['/users/me', 'GET, PATCH, HEAD, OPTIONS'],
+  ])('keeps Allow for %s when CORS is on, with and without a preflight', async (path, allow) => {
+    for (const headers of [
+      {},
+      { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' },
+      { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' },
+    ]) {
+      const response = await callWithEnv(origins, path, { method: 'OPTIONS', headers });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('Allow')).toBe(allow);
+    }
+    const preflight = await callWithEnv(origins, path, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com');
+    expect(preflight.headers.get('Access-Control-Allow-Methods')).toContain('POST');
+  });
+
+  it('answers 404 for a path the API does not serve, with or without CORS', async () => {
+    for (const overrides of [{}, origins]) {
+      const response = await callWithEnv(overrides, '/no/such/path/', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'GET' },
+      });
+      expect(response.status).toBe(404);
+      expect(response.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    }
+  });
+});
+
+describe('headers on every response', () => {
+  it.each([
+    ['GET', '/'],
+    ['GET', '/no/such/route/'],
+    ['POST', '/api-auth/'],
+    ['DELETE', '/auth/obtain_token/'],
+  ])('%s %s carries a request id and the secure headers', async (method, path) => {
+    const response = await call(path, { method });
+    expect(response.headers.get('X-Request-Id')).toMatch(/^[\w-]{8,}$/);
+    expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(response.headers.get('X-Frame-Options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('Referrer-Policy')).toBe('no-referrer');
+  });
+});

@@ -43,7 +43,7 @@ export function parseDateTime(text: string): ParsedDateTime {
     number,
   ];
   const offset = offsetMinutes(zone);
-  if (y < MIN_YEAR || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || offset === undefined) {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || offset === undefined) {
     return { error: DATETIME_FORMAT_ERROR };
   }
   const local = new Date(0);

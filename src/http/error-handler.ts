@@ -27,7 +27,8 @@ export function describeForLog(error: unknown): Record<string, string> {
       classes.push(typeof current);
       break;
     }
-    classes.push(current.name);
+    // Libraries often leave `name` as "Error"; the class says more (DrizzleQueryError).
+    classes.push(current.name === 'Error' ? current.constructor.name || current.name : current.name);
     described.statement ??= statementOf(current)!;
     const code = /\bSQLITE_[A-Z_]+\b/.exec(current.message)?.[0];
     if (code) described.sqliteCode ??= code;

@@ -154,4 +154,19 @@ describe('/users/me/', () => {
     expect((await postJson('/api-auth/', { username: user.username, password: user.password })).status).toBe(400);
     expect(await obtainToken(user.username, 'a new password')).toMatch(/^ey/);
   });
+
+  it('PATCH settles two concurrent password changes with the same current password: one wins, one is refused', async () => {
+    const user = await createUserWithToken();
+    const change = (password: string) =>
+      send('PATCH', '/users/me/', { token: user.token, body: { password, current_password: user.password } });
+    const responses = await Promise.all([change('first new passphrase'), change('second new passphrase')]);
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([200, 400]);
+    const loser = responses.find((response) => response.status === 400)!;
+    expect(await loser.json()).toEqual({
+      current_password: ['Your old password was entered incorrectly. Please enter it again.'],
+    });
+    const winner = responses[0]!.status === 200 ? 'first new passphrase' : 'second new passphrase';
+    expect(await obtainToken(user.username, winner)).toMatch(/^ey/);
+  });
 });
