@@ -1,5 +1,10 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { SITE_URL, call, createUser, createUserWithToken, obtainToken, postJson, send } from '../helpers';
+import { hashPassword } from '../../src/auth/passwords';
+import { getDb } from '../../src/db/client';
+import { users } from '../../src/db/schema';
+import { SITE_URL, call, callWithEnv, createUser, createUserWithToken, obtainToken, postJson, send } from '../helpers';
 
 async function taskFor(owner: { token: string }, title = 'task') {
   const response = await send('POST', '/tasks/', {
@@ -155,18 +160,29 @@ describe('/users/me/', () => {
     expect(await obtainToken(user.username, 'a new password')).toMatch(/^ey/);
   });
 
-  it('PATCH settles two concurrent password changes with the same current password: one wins, one is refused', async () => {
+  it('PATCH stores a new password only if the verified one is still the stored one (a concurrent change wins)', async () => {
     const user = await createUserWithToken();
-    const change = (password: string) =>
-      send('PATCH', '/users/me/', { token: user.token, body: { password, current_password: user.password } });
-    const responses = await Promise.all([change('first new passphrase'), change('second new passphrase')]);
-    const statuses = responses.map((response) => response.status).sort();
-    expect(statuses).toEqual([200, 400]);
-    const loser = responses.find((response) => response.status === 400)!;
-    expect(await loser.json()).toEqual({
+    const concurrentHash = await hashPassword('set by a concurrent request', 1);
+    // A D1 binding that lets another request change the password just before our write lands.
+    const racing = new Proxy(env.DB, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'batch') return typeof value === 'function' ? value.bind(target) : value;
+        return async (statements: D1PreparedStatement[]) => {
+          await getDb(target).update(users).set({ password: concurrentHash }).where(eq(users.id, user.id));
+          return target.batch(statements);
+        };
+      },
+    });
+    const response = await callWithEnv({ DB: racing }, '/users/me/', {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({ password: 'our new passphrase', current_password: user.password }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
       current_password: ['Your old password was entered incorrectly. Please enter it again.'],
     });
-    const winner = responses[0]!.status === 200 ? 'first new passphrase' : 'second new passphrase';
-    expect(await obtainToken(user.username, winner)).toMatch(/^ey/);
+    expect(await obtainToken(user.username, 'set by a concurrent request')).toMatch(/^ey/);
   });
 });
