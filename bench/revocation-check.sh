@@ -4,7 +4,8 @@
 # Loopback only; each run is bounded (DURATION seconds). Usage: bash bench/revocation-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port=${PORT:-8797}
+export PATH="$PWD/node_modules/.bin:$PATH" # Node 22 from the devDependency
+port=${PORT:-$(node scripts/free-port.ts)}
 duration=${DURATION:-10}
 base="http://localhost:$port"
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk"; exit 1; }

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { chromium } from 'playwright-core';
+import { freePorts } from '../scripts/free-port.ts';
 
-const API_PORT = 8798;
-const ALLOWED_PORT = 5199;
-const OTHER_PORT = 5198;
+// Ports the OS says are free now, so that a server already running here is never mistaken for ours.
+const [API_PORT, ALLOWED_PORT, OTHER_PORT] = (await freePorts(3)) as [number, number, number];
 const api = `http://localhost:${API_PORT}`;
 const page = readFileSync(new URL('./spa.html', import.meta.url));
 
@@ -22,6 +22,7 @@ function serveSpa(port: number): Promise<Server> {
 
 async function waitFor(url: string, seconds: number): Promise<void> {
   for (let i = 0; i < seconds; i++) {
+    if (apiServer.exitCode !== null) throw new Error(`npm start exited with ${apiServer.exitCode}`);
     if (
       await fetch(url).then(
         (r) => r.ok,

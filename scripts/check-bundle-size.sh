@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails when the deployable bundle (wrangler's own minified build) is over the budget, 150 KiB gzip.
+# Fails when the deployable bundle (wrangler's own minified build) is over the budget, 150 KiB gzip,
+# or when its size cannot be read at all.
 # Usage: bash scripts/check-bundle-size.sh   (CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +8,10 @@ budget_kib=${BUDGET_KIB:-150}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --minify --outdir "$out" >"$out/log" 2>&1 || { cat "$out/log"; exit 1; }
-line=$(grep -o 'Total Upload: .*' "$out/log")
-gzip_kib=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' <<<"$line")
+line=$(grep -o 'Total Upload: .*' "$out/log" || true)
+gzip_kib=$(sed -n 's/.*gzip: \([0-9][0-9.]*\) KiB.*/\1/p' <<<"$line")
+if [[ ! "$gzip_kib" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+  echo "could not read the bundle size from wrangler's output:"; cat "$out/log"; exit 1
+fi
 echo "bundle: $line (budget ${budget_kib} KiB gzip)"
 awk -v size="$gzip_kib" -v budget="$budget_kib" 'BEGIN { exit !(size <= budget) }' || { echo "bundle is over budget"; exit 1; }

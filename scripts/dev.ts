@@ -1,13 +1,20 @@
 /**
  * `npm start`: everything a fresh clone needs to serve the API locally.
  * 1. writes .dev.vars with a random JWT_SECRET when it has none,
- * 2. applies the D1 migrations to the local database,
- * 3. runs `wrangler dev`, passing on any arguments (`npm start -- --port 9000`).
+ * 2. checks the settings with the Worker's own parser, and refuses to start on a bad one,
+ * 3. checks that the port is free (wrangler would otherwise move to another one while the
+ *    links still named the first),
+ * 4. applies the D1 migrations to the local database,
+ * 5. runs `wrangler dev` on that port, passing on any arguments (`npm start -- --port 9000`).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { applyLocalMigrations, projectRoot, startWrangler } from './wrangler.ts';
+import { flagValues, settingsProblem, workerEnv } from './worker-settings.ts';
+
+const DEFAULT_PORT = 8787;
 
 function ensureDevSecret(): void {
   const file = path.join(projectRoot, '.dev.vars');
@@ -20,15 +27,48 @@ function ensureDevSecret(): void {
   console.log('Wrote a random development JWT_SECRET to .dev.vars (git ignores it).');
 }
 
-/** With `--port N`, links should point at that port too, unless SITE_URL is given explicitly. */
-function withSiteUrl(args: string[]): string[] {
-  if (args.some((arg) => arg.startsWith('SITE_URL:'))) return args;
-  const index = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
-  if (index === -1) return args;
-  const port = args[index]!.includes('=') ? args[index]!.split('=')[1] : args[index + 1];
-  return port ? [...args, '--var', `SITE_URL:http://localhost:${port}`] : args;
+function fail(message: string): never {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
 }
 
+/** Resolves when nothing listens on `port`, on any interface. */
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      fail(
+        error.code === 'EADDRINUSE'
+          ? `port ${port} is already in use (another npm start?). Stop it, or serve on another port: npm start -- --port ${port + 1}`
+          : `cannot listen on port ${port}: ${error.code}`,
+      ),
+    );
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+}
+
+/** Links name the port actually served: a local SITE_URL follows the port. */
+function withLocalSiteUrl(args: string[], siteUrl: unknown, port: number): string[] {
+  if (typeof siteUrl !== 'string') return args;
+  try {
+    const url = new URL(siteUrl);
+    if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || Number(url.port || 80) === port) return args;
+  } catch {
+    return args; // the settings check has already refused it
+  }
+  return [...args, '--var', `SITE_URL:http://localhost:${port}`];
+}
+
+const args = process.argv.slice(2);
+const portArgument = flagValues(args, '--port')[0];
+const port = Number(portArgument ?? DEFAULT_PORT);
+if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a number from 1 to 65535');
+
 ensureDevSecret();
+const env = workerEnv(args, { local: true });
+const problem = await settingsProblem(env);
+if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);
+await assertPortFree(port);
 applyLocalMigrations();
-process.exitCode = await startWrangler(['dev', ...withSiteUrl(process.argv.slice(2))]);
+const wranglerArgs = portArgument === undefined ? [...args, '--port', String(port)] : args;
+process.exitCode = await startWrangler(['dev', ...withLocalSiteUrl(wranglerArgs, env.SITE_URL, port)]);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end check of the README's set-up as a new user runs it: `npm start -- --port N` on a
-# fresh clone, the tutorial's calls with curl, and `npm run createsuperuser` while it runs.
-# Usage: bash scripts/smoke-test.sh [port]   (stops the server it started; bounded to ~2 minutes)
+# fresh clone (N free, chosen by the OS unless given), the tutorial's calls with curl, and
+# `npm run createsuperuser` while it runs; then that npm start refuses a busy port and a bad setting.
+# Usage: bash scripts/smoke-test.sh [port]   (stops the server it started; bounded to ~3 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port=${1:-8799}
+export PATH="$PWD/node_modules/.bin:$PATH" # Node 22 from the devDependency, as npm scripts use
+port=${1:-$(node scripts/free-port.ts)}
 base="http://localhost:$port"
 log=$(mktemp)
 passed=0
@@ -15,7 +17,9 @@ server=$!
 stop() { kill -TERM -- "-$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"; }
 trap stop EXIT
 
+# Only the server this script started counts: if npm start exits, nothing else may answer for it.
 for _ in $(seq 1 90); do
+  kill -0 "$server" 2>/dev/null || { echo "npm start exited:"; tail -30 "$log"; exit 1; }
   curl -sf "$base/" >/dev/null 2>&1 && break
   sleep 1
 done
@@ -25,6 +29,9 @@ fi
 
 check() { # name, expected substring, actual
   if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1: expected $2 in: $3"; fi
+}
+absent() { # name, forbidden substring, actual
+  if [[ "$3" != *"$2"* ]]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1: found $2 in: $3"; fi
 }
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 post() { curl -s -X POST -H 'Content-Type: application/json' -d "$2" "$base$1"; }
@@ -46,11 +53,19 @@ check "create a task with the token" '"title":"Next one"' "$task"
 check "list the tasks" '"count":' "$(curl -s "$base/tasks/")"
 check "the OpenAPI document" '"openapi":"3.1.0"' "$(curl -s "$base/openapi.json")"
 check "the docs page" 'SwaggerUIBundle' "$(curl -s "$base/docs")"
+check "a request id on every response" 'x-request-id:' "$(curl -s -D - -o /dev/null "$base/" | tr 'A-Z' 'a-z')"
 
 admin="admin_$(date +%s)_$RANDOM"
 created=$(npm run -s createsuperuser -- --username "$admin" --email admin@example.com --password admin-pass 2>&1 || true)
 check "createsuperuser while npm start runs" "Superuser \"$admin\" created." "$created"
 check "the superuser logs in" '"token":"ey' "$(post /api-auth/ "{\"username\":\"$admin\",\"password\":\"admin-pass\"}")"
+
+second=$(timeout 60 npm start -- --port "$port" 2>&1 && echo "exit 0" || echo "exit $?")
+check "a second npm start on the same port refuses, naming the port" "port $port is already in use" "$second"
+check "... and exits with an error" "exit 1" "$second"
+misconfigured=$(timeout 60 npm -s start -- --port "$(node scripts/free-port.ts)" --var JWT_LEEWAY:secret-looking-value 2>&1 || true)
+check "npm start refuses a bad setting, naming it" "npm start: JWT_LEEWAY must be a duration" "$misconfigured"
+absent "... without echoing its value" "secret-looking-value" "$misconfigured"
 
 echo "smoke test: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]

@@ -141,7 +141,7 @@ describe('OPTIONS', () => {
     ['/users/me', 'GET, PATCH, HEAD, OPTIONS'],
   ])('keeps Allow for %s when CORS is on, with and without a preflight', async (path, allow) => {
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' },
       { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' },
     ]) {

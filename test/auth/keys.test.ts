@@ -1,5 +1,5 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { keyRing } from '../../src/auth/keys';
 import { issueAccessToken, TokenError, verifyAccessToken } from '../../src/auth/tokens';
 import { parseSettings, SettingsError } from '../../src/config';
@@ -105,7 +105,8 @@ describe('JWT_SECRET for asymmetric algorithms', () => {
     );
   });
 
-  it('answers 500 naming JWT_SECRET when a JWK cannot be imported', async () => {
+  it('answers 500 naming JWT_SECRET when a JWK cannot be imported, and logs it', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const jwk = { ...(await privateJwk('ES256')), x: 'not-a-point' };
     const response = await callWithEnv(
       { JWT_ALGORITHM: 'ES256', JWT_SECRET: JSON.stringify(jwk) },
@@ -115,5 +116,7 @@ describe('JWT_SECRET for asymmetric algorithms', () => {
     expect(((await response.json()) as { detail: string }).detail).toMatch(
       /^Server misconfigured: JWT_SECRET key 1 is not a usable ES256 JWK$/,
     );
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('JWT_SECRET key 1 is not a usable ES256 JWK'));
+    logged.mockRestore();
   });
 });
