@@ -69,6 +69,6 @@ const env = workerEnv(args, { local: true });
 const problem = await settingsProblem(env);
 if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);
 await assertPortFree(port);
-applyLocalMigrations();
+applyLocalMigrations({ persistTo: flagValues(args, '--persist-to')[0] });
 const wranglerArgs = portArgument === undefined ? [...args, '--port', String(port)] : args;
 process.exitCode = await startWrangler(['dev', ...withLocalSiteUrl(wranglerArgs, env.SITE_URL, port)]);

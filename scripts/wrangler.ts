@@ -40,9 +40,13 @@ export function startWrangler(args: string[]): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
-/** Applies the migrations in migrations/ to the local D1 database (a no-op when up to date). */
-export function applyLocalMigrations({ quiet = false } = {}): void {
-  const result = runWrangler(['d1', 'migrations', 'apply', 'DB', '--local'], { quiet });
+/**
+ * Applies the migrations in migrations/ to the local D1 database (a no-op when up to date), the
+ * default one under .wrangler/state or the one under `persistTo` (wrangler dev's --persist-to).
+ */
+export function applyLocalMigrations({ quiet = false, persistTo }: { quiet?: boolean; persistTo?: string } = {}): void {
+  const persist = persistTo === undefined ? [] : ['--persist-to', persistTo];
+  const result = runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { quiet });
   if (result.status !== 0) {
     if (quiet) process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
     throw new Error('Applying the D1 migrations to the local database failed.');
