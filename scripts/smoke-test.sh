@@ -67,5 +67,9 @@ misconfigured=$(timeout 60 npm -s start -- --port "$(node scripts/free-port.ts)"
 check "npm start refuses a bad setting, naming it" "npm start: JWT_LEEWAY must be a duration" "$misconfigured"
 absent "... without echoing its value" "secret-looking-value" "$misconfigured"
 
+refused=$(timeout 120 npm run -s deploy -- --dry-run --var JWT_ALGORITHM:secret-looking-value 2>&1 || true)
+check "npm run deploy refuses a bad setting before wrangler runs" "npm run deploy: JWT_ALGORITHM must be one of" "$refused"
+absent "... without echoing its value" "secret-looking-value" "$refused"
+
 echo "smoke test: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]
