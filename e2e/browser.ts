@@ -4,15 +4,14 @@
  * CORS_ALLOWED_ORIGINS naming the app's origin, serves e2e/spa.html from a listed and from an
  * unlisted origin, and checks what each page could do. Loopback only; bounded in time.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { chromium } from 'playwright-core';
 import { freePorts } from '../scripts/free-port.ts';
+import { startLocalServer } from '../scripts/local-server.ts';
 
 // Ports the OS says are free now, so that a server already running here is never mistaken for ours.
 const [API_PORT, ALLOWED_PORT, OTHER_PORT] = (await freePorts(3)) as [number, number, number];
-const api = `http://localhost:${API_PORT}`;
 const page = readFileSync(new URL('./spa.html', import.meta.url));
 
 function serveSpa(port: number): Promise<Server> {
@@ -20,29 +19,7 @@ function serveSpa(port: number): Promise<Server> {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-async function waitFor(url: string, seconds: number): Promise<void> {
-  for (let i = 0; i < seconds; i++) {
-    if (apiServer.exitCode !== null) throw new Error(`npm start exited with ${apiServer.exitCode}`);
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new Error(`${url} did not answer within ${seconds} s`);
-}
-
-const apiServer = spawn(
-  'npm',
-  ['start', '--', '--port', String(API_PORT), '--var', `CORS_ALLOWED_ORIGINS:http://localhost:${ALLOWED_PORT}`],
-  {
-    detached: true,
-    stdio: 'ignore',
-  },
-);
+const apiServer = await startLocalServer(API_PORT, ['--var', `CORS_ALLOWED_ORIGINS:http://localhost:${ALLOWED_PORT}`]);
 const spas = await Promise.all([serveSpa(ALLOWED_PORT), serveSpa(OTHER_PORT)]);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -67,7 +44,7 @@ function check(name: string, ok: boolean, detail: string) {
 
 async function runSpa(port: number): Promise<string> {
   const tab = await browser.newPage();
-  await tab.goto(`http://localhost:${port}/?api=${encodeURIComponent(api)}`);
+  await tab.goto(`http://localhost:${port}/?api=${encodeURIComponent(apiServer.base)}`);
   await tab.waitForFunction(() => document.getElementById('log')?.textContent?.includes('done'), undefined, {
     timeout: 30_000,
   });
@@ -77,7 +54,6 @@ async function runSpa(port: number): Promise<string> {
 }
 
 try {
-  await waitFor(`${api}/`, 90);
   const allowed = await runSpa(ALLOWED_PORT);
   for (const line of [
     'register 201',
@@ -94,11 +70,7 @@ try {
 } finally {
   await browser.close();
   for (const spa of spas) spa.close();
-  if (apiServer.pid) {
-    const exited = new Promise((resolve) => apiServer.once('exit', resolve));
-    process.kill(-apiServer.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-  }
+  await apiServer.stop();
 }
 console.log(`browser test: ${passed} of ${passed + failed} checks passed`);
 process.exitCode = failed === 0 ? 0 : 1;

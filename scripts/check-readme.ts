@@ -4,11 +4,12 @@
  * and compares each command's output with the lines under it. Tokens compare as `eyJ...`.
  * Prints one line per example and `readme examples: N of M checks passed`; exits 1 on a mismatch.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePorts } from './free-port.ts';
+import { startLocalServer } from './local-server.ts';
 import { projectRoot } from './wrangler.ts';
 
 interface Example {
@@ -40,33 +41,13 @@ function examples(readme: string): Example[] {
 
 const normalize = (text: string) => text.replace(/eyJ[\w-]+(\.[\w-]*){0,2}/g, 'eyJ...').trim();
 
-async function waitFor(url: string, server: ReturnType<typeof spawn>, seconds: number) {
-  for (let i = 0; i < seconds; i++) {
-    if (server.exitCode !== null) throw new Error(`npm start exited with ${server.exitCode}`);
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new Error(`${url} did not answer within ${seconds} s`);
-}
-
 const [port] = (await freePorts(1)) as [number];
 const state = mkdtempSync(path.join(tmpdir(), 'readme-state-'));
 const workdir = mkdtempSync(path.join(tmpdir(), 'readme-work-'));
-const server = spawn('npm', ['start', '--', '--port', String(port), '--persist-to', state], {
-  cwd: projectRoot,
-  detached: true,
-  stdio: 'ignore',
-});
+const server = await startLocalServer(port, ['--persist-to', state]);
 let passed = 0;
 let failed = 0;
 try {
-  await waitFor(`http://localhost:${port}/`, server, 90);
   const list = examples(readFileSync(path.join(projectRoot, 'README.md'), 'utf8'));
   const marker = (i: number) => `@@example ${i}@@`;
   const script = list
@@ -86,8 +67,7 @@ try {
   });
   if (run.stderr.trim()) console.log(`stderr: ${run.stderr.trim()}`);
 } finally {
-  if (server.pid) process.kill(-server.pid, 'SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await server.stop();
   rmSync(state, { recursive: true, force: true });
   rmSync(workdir, { recursive: true, force: true });
 }

@@ -1,0 +1,38 @@
+/** `npm start` as a child process on a given port, for the scripted checks (README, browser). */
+import { spawn } from 'node:child_process';
+import { projectRoot } from './wrangler.ts';
+
+export interface LocalServer {
+  base: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `npm start -- --port <port> ...args` and resolves once it answers `GET /`. Fails if
+ * that npm start exits first: then whatever answers on the port is not ours.
+ */
+export async function startLocalServer(port: number, args: string[] = [], seconds = 90): Promise<LocalServer> {
+  const base = `http://localhost:${port}`;
+  const child = spawn('npm', ['start', '--', '--port', String(port), ...args], {
+    cwd: projectRoot,
+    detached: true,
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || !child.pid) return;
+    process.kill(-child.pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  };
+  for (let i = 0; i < seconds; i++) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
+    const ok = await fetch(`${base}/`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return { base, stop };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  await stop();
+  throw new Error(`${base} did not answer within ${seconds} s`);
+}
