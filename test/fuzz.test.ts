@@ -8,8 +8,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getDb } from '../src/db/client';
 import { tasks, users } from '../src/db/schema';
+import { buildOpenApiDocument } from '../src/openapi/document';
+import type { Route } from '../src/http/route';
 import { routes } from '../src/routes';
-import { call, createUserWithToken, send } from './helpers';
+import { call, createUserWithToken, send, SITE_URL } from './helpers';
 
 const RUNS = 25;
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
@@ -98,14 +100,33 @@ const pathFor = (template: string) =>
     .tuple(urlText, fc.oneof(fc.nat().map(String), urlText))
     .map(([token, id]) => template.replace('{token}', token || 'x').replace('{id}', id || '1'));
 
-async function expectWellFormed(response: Response, what: string) {
+const documented = buildOpenApiDocument(routes, SITE_URL).paths as Record<
+  string,
+  Record<string, { responses: Record<string, unknown> }>
+>;
+
+/** `{"detail": "..."}` or `{"field": ["message", ...]}`: the two error shapes of the document. */
+function isErrorBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const entries = Object.entries(body);
+  if (entries.length === 1 && entries[0]![0] === 'detail') return typeof entries[0]![1] === 'string';
+  return (
+    entries.length > 0 &&
+    entries.every(([, messages]) => Array.isArray(messages) && messages.every((m) => typeof m === 'string'))
+  );
+}
+
+/** The status is one the operation documents; an error is JSON in one of the documented shapes. */
+async function expectWellFormed(response: Response, route: Route, what: string) {
   expect(response.status, what).toBeLessThan(500);
+  expect(Object.keys(documented[route.path]![route.method]!.responses), what).toContain(String(response.status));
   if (response.status === 204) return;
   // Every answer is JSON but the docs page itself.
-  if (response.status === 200 && what.includes(' /docs')) return;
+  if (response.status === 200 && route.path === '/docs') return;
   expect(response.headers.get('Content-Type') ?? '', what).toMatch(/^application\/json/);
   const text = await response.text();
-  expect(() => JSON.parse(text), `${what}: ${text.slice(0, 200)}`).not.toThrow();
+  const body: unknown = JSON.parse(text);
+  if (response.status >= 400) expect(isErrorBody(body), `${what}: ${text.slice(0, 200)}`).toBe(true);
 }
 
 describe('every declared route, fuzzed', () => {
@@ -126,7 +147,7 @@ describe('every declared route, fuzzed', () => {
             if (auth !== undefined) headers.Authorization = auth;
             if (hasBody && type) headers['Content-Type'] = type;
             const response = await call(`${path}${query}`, { method, headers, body: hasBody ? body : undefined });
-            await expectWellFormed(response, `${method} ${path}${query} ${type} ${body.slice(0, 100)}`);
+            await expectWellFormed(response, route, `${method} ${path}${query} ${type} ${body.slice(0, 100)}`);
           },
         ),
         { numRuns: RUNS },

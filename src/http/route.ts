@@ -2,8 +2,8 @@
  * One declaration per route: method, path, request schemas, auth requirement, responses and
  * handler in one object. `registerRoutes` serves it with Hono and the OpenAPI document
  * (src/openapi/document.ts) describes it, from the same values: the `auth` that enforces a token
- * is the `auth` the document shows, and the statuses every route can answer (401, 404, 413, 415,
- * 429) are derived here from what the route declares.
+ * is the `auth` the document shows, and the statuses every route can answer (400, 401, 404, 413,
+ * 415, 429, 500) are derived here from what the route declares.
  */
 import type { Context, Hono } from 'hono';
 import type * as z from 'zod';
@@ -84,7 +84,9 @@ export function derivedResponses(route: Route): Map<number, ResponseName> {
   if (route.query || route.body) derived.set(400, 'BadRequest');
   if (route.auth !== 'none') derived.set(401, 'Detail');
   if (pathParameters(route.path).length > 0) derived.set(404, 'Detail');
-  if (route.body) derived.set(413, 'Detail').set(415, 'Detail');
+  // The body limit applies before any route: whatever a route reads, a body may be too large.
+  if (route.method !== 'get') derived.set(413, 'Detail');
+  if (route.body) derived.set(415, 'Detail');
   if (route.rateLimit) derived.set(429, 'Detail');
   return derived.set(500, 'Detail');
 }
