@@ -6,7 +6,7 @@
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
 import { findTokenUser } from '../db/users';
-import { invalidAuthorizationHeader, invalidToken } from '../drf/errors';
+import { invalidAuthorizationHeader, invalidToken, userDisabled, userNotFound } from '../drf/errors';
 import type { AppEnv } from '../env';
 import { MAX_TOKEN_HEADER_BYTES } from '../limits';
 import { TokenError, verifyAccessToken, type AccessClaims } from './tokens';
@@ -27,8 +27,9 @@ export async function unauthorizedOnTokenError<T>(check: Promise<T>): Promise<T>
  */
 async function assertNotRevoked(binding: D1Database, claims: AccessClaims): Promise<void> {
   const user = await findTokenUser(getDb(binding), claims.userId);
-  if (!user || user.tokenVersion !== claims.tokenVersion) throw invalidToken('Token has been revoked.');
-  if (!user.isActive) throw invalidToken('User account is disabled.');
+  if (!user) throw userNotFound();
+  if (user.tokenVersion !== claims.tokenVersion) throw invalidToken('Token has been revoked.');
+  if (!user.isActive) throw userDisabled();
 }
 
 /**

@@ -55,6 +55,9 @@ export const notAuthenticated = () =>
 /** 401 for a valid token whose user no longer exists. */
 export const userNotFound = () => invalidToken('User account not found.');
 
+/** 401 for a valid token whose user has been deactivated since. */
+export const userDisabled = () => invalidToken('User account is disabled.');
+
 export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
 
 export const notFound = () => detail(404, 'Not found.');

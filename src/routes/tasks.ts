@@ -6,13 +6,13 @@
 import { and, count, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { isOwnerOrStaff, ownerOrStaffCondition } from '../auth/permissions';
+import { isOwnerOrStaff, ownerOrStaffCondition, type Standing } from '../auth/permissions';
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation, type Database } from '../db/client';
 import { tasks, users, type Task } from '../db/schema';
-import { userExists } from '../db/users';
+import { findStanding, isActiveStaff, userExists } from '../db/users';
 import { formatDateTime } from '../drf/datetime';
-import { ApiError, fieldErrors, notFound, permissionDenied, userNotFound } from '../drf/errors';
+import { ApiError, fieldErrors, notFound, permissionDenied, userDisabled, userNotFound } from '../drf/errors';
 import { charField, dateTimeField, INVALID_CHOICE, primaryKeyField, queryUserIdField } from '../drf/fields';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
@@ -26,6 +26,7 @@ const taskInput = z.object({
   due_to: dateTimeField(),
 });
 const taskPatchInput = taskInput.partial();
+type TaskChanges = z.output<typeof taskPatchInput>;
 
 const taskListQuery = z.object({
   ...paginationQuery,
@@ -63,46 +64,58 @@ async function unknownPersonIsFieldError<T>(person: number | undefined, write: P
 }
 
 /**
- * The owner of task `id` (null when there is no such task), read from the caller's own row: no
- * row at all means the caller's user is gone.
+ * The owner of task `id` (null when there is no such task) and the caller's standing, read from
+ * the caller's own row: no row at all means the caller's user is gone.
  */
-const ownerSeenBy = (db: Database, user: AuthUser, id: number) =>
+const guardRow = (db: Database, user: AuthUser, id: number) =>
   db
     .select({
-      ownerId: sql<number | null>`(select ${tasks.personId} from ${tasks} where ${tasks.id} = ${id})`.as('owner_id'),
+      ownerId: sql<number | null>`(select t.person_id from tasks as t where t.id = ${id})`.as('owner_id'),
+      isActive: users.isActive,
+      isStaff: users.isStaff,
     })
     .from(users)
     .where(eq(users.id, user.id));
 
-/** Why a guarded write touched nothing: 401 (caller gone), 404 (no task) or 403 (not theirs). */
-function refusal(guard: { ownerId: number | null } | undefined, user: AuthUser): ApiError {
-  if (!guard) return userNotFound();
-  if (guard.ownerId === null) return notFound();
-  return isOwnerOrStaff(user, guard.ownerId) ? notFound() : permissionDenied();
-}
+type Guard = { ownerId: number | null } & Standing;
 
-/** The condition that limits a write to task `id` when the caller may change it and still exists. */
-const changeableBy = (user: AuthUser, id: number) =>
-  and(eq(tasks.id, id), ownerOrStaffCondition(user, tasks.personId), sql`${userExists(user.id)}`);
+/** Why the caller may not change task `id` (and give it to `newOwner`), or undefined when it may. */
+function refusal(guard: Guard | undefined, user: AuthUser, newOwner?: number): ApiError | undefined {
+  if (!guard) return userNotFound();
+  if (!guard.isActive) return userDisabled();
+  if (guard.ownerId === null) return notFound();
+  const mayChange = isOwnerOrStaff(user, guard.ownerId, guard);
+  const mayGive = newOwner === undefined || isOwnerOrStaff(user, newOwner, guard);
+  return mayChange && mayGive ? undefined : permissionDenied();
+}
 
 /**
- * The body, validated. As in DRF, a caller who may not change the task learns that (404 or 403)
- * rather than what is wrong with the body; that costs a read on this error path only.
+ * As DRF, which finds the object and checks permissions before it reads the body: a caller who
+ * may not change the task learns that (401, 404 or 403) first. Costs a read on error paths only.
  */
-async function validChanges<T>(c: Context<AppEnv>, body: () => Promise<T>, id: number, user: AuthUser) {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 400) {
-      const [guard] = await ownerSeenBy(getDb(c.env.DB), user, id);
-      if (!guard || guard.ownerId === null || !isOwnerOrStaff(user, guard.ownerId)) throw refusal(guard, user);
-    }
-    throw error;
-  }
+async function refuseFirst(c: Context<AppEnv>, user: AuthUser, id: number, error: ApiError): Promise<never> {
+  const [guard] = await guardRow(getDb(c.env.DB), user, id);
+  throw refusal(guard, user) ?? error;
 }
 
-async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, input: z.output<typeof taskPatchInput>) {
-  if (input.person !== undefined && !isOwnerOrStaff(user, input.person)) throw permissionDenied();
+/**
+ * The condition that limits a write to task `id` when the caller may change it now, and give it
+ * to `newOwner` (only staff, as D1 says now, gives a task to someone else).
+ */
+const changeableBy = (user: AuthUser, id: number, newOwner?: number) =>
+  and(
+    eq(tasks.id, id),
+    ownerOrStaffCondition(user, tasks.personId),
+    newOwner === undefined || newOwner === user.id ? undefined : isActiveStaff(user.id),
+  );
+
+async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBody: () => Promise<TaskChanges>) {
+  const input = await readBody().catch((error: unknown) =>
+    error instanceof ApiError ? refuseFirst(c, user, id, error) : Promise.reject(error),
+  );
+  if (input.person !== undefined && !isOwnerOrStaff(user, input.person)) {
+    await refuseFirst(c, user, id, permissionDenied());
+  }
   const db = getDb(c.env.DB);
   const changes = { title: input.title, personId: input.person, dueTo: input.due_to };
   const hasChanges = Object.values(changes).some((value) => value !== undefined);
@@ -110,13 +123,17 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, input:
   const [[guard], [updated]] = await unknownPersonIsFieldError(
     input.person,
     db.batch([
-      ownerSeenBy(db, user, id),
+      guardRow(db, user, id),
       hasChanges
-        ? db.update(tasks).set(changes).where(changeableBy(user, id)).returning()
+        ? db
+            .update(tasks)
+            .set(changes)
+            .where(changeableBy(user, id, input.person))
+            .returning()
         : db.select().from(tasks).where(changeableBy(user, id)),
     ]),
   );
-  if (!updated) throw refusal(guard, user);
+  if (!updated) throw refusal(guard, user, input.person) ?? notFound();
   return c.json(serializeTask(updated, c.var.settings));
 }
 
@@ -129,10 +146,7 @@ const writeRoute = (method: 'put' | 'patch', summary: string, body: typeof taskI
     auth: 'required',
     body,
     responses: { 200: 'Task', 403: 'Detail' },
-    handler: async (c, { user, param, body: readBody }) => {
-      const id = taskId(param);
-      return updateTask(c, user, id, await validChanges(c, readBody, id, user));
-    },
+    handler: (c, { user, param, body: readBody }) => updateTask(c, user, taskId(param), readBody),
   });
 
 export const taskRoutes = [
@@ -185,7 +199,8 @@ export const taskRoutes = [
       const person = input.person ?? user.id;
       if (!isOwnerOrStaff(user, person)) throw permissionDenied();
       const db = getDb(c.env.DB);
-      // INSERT ... SELECT ... FROM users WHERE id = caller: nothing is written for a caller who is gone.
+      // INSERT ... SELECT ... FROM users WHERE id = caller: nothing is written for a caller who is
+      // gone or inactive, nor for another person unless D1 still says the caller is staff.
       const [task] = await unknownPersonIsFieldError(
         input.person,
         db
@@ -199,11 +214,21 @@ export const taskRoutes = [
                 dueTo: sql<string>`${input.due_to}`.as('due_to'),
               })
               .from(users)
-              .where(eq(users.id, user.id)),
+              .where(
+                and(
+                  eq(users.id, user.id),
+                  eq(users.isActive, true),
+                  person === user.id ? undefined : eq(users.isStaff, true),
+                ),
+              ),
           )
           .returning(),
       );
-      if (!task) throw userNotFound();
+      if (!task) {
+        // Why nothing was written: read only on this error path.
+        const standing = await findStanding(db, user.id);
+        throw !standing ? userNotFound() : !standing.isActive ? userDisabled() : permissionDenied();
+      }
       return c.json(serializeTask(task, c.var.settings), 201);
     },
   }),
@@ -236,10 +261,10 @@ export const taskRoutes = [
       const id = taskId(param);
       const db = getDb(c.env.DB);
       const [[guard], [deleted]] = await db.batch([
-        ownerSeenBy(db, user, id),
+        guardRow(db, user, id),
         db.delete(tasks).where(changeableBy(user, id)).returning({ id: tasks.id }),
       ]);
-      if (!deleted) throw refusal(guard, user);
+      if (!deleted) throw refusal(guard, user) ?? notFound();
       return c.body(null, 204);
     },
   }),

@@ -8,12 +8,11 @@ import type { Context } from 'hono';
 import * as z from 'zod';
 import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
-import { isOwnerOrStaff } from '../auth/permissions';
 import type { Settings } from '../config';
 import { getDb } from '../db/client';
 import { users } from '../db/schema';
-import { findPasswordAndEmail, selectUserView, userView, type UserView } from '../db/users';
-import { fieldErrors, notFound, userNotFound } from '../drf/errors';
+import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
+import { fieldErrors, notFound, userDisabled, userNotFound } from '../drf/errors';
 import { emailField, passwordField } from '../drf/fields';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
@@ -34,22 +33,22 @@ const userPatchInput = z.object({
 
 const WRONG_CURRENT_PASSWORD = 'Your old password was entered incorrectly. Please enter it again.';
 
-function serializeUser(user: UserView, viewer: AuthUser | null, settings: Settings) {
-  const mayReadEmail = viewer !== null && isOwnerOrStaff(viewer, user.id);
+/** The email is in the row only when the viewer may read it (see userView). */
+function serializeUser(user: UserView, settings: Settings) {
   return {
     id: user.id,
     url: `${settings.siteUrl}/users/${user.id}/`,
     username: user.username,
-    ...(mayReadEmail ? { email: user.email } : {}),
+    ...(user.email === null ? {} : { email: user.email }),
     tasks: JSON.parse(user.taskIds) as number[],
   };
 }
 
 /** The user, or `missing` when there is none (404 for a path id, 401 for the caller's own token). */
 async function showUser(c: Context<AppEnv>, id: number, viewer: AuthUser | null, missing: () => Error) {
-  const [user] = await selectUserView(getDb(c.env.DB), id);
+  const [user] = await selectUserView(getDb(c.env.DB), id, viewer);
   if (!user) throw missing();
-  return c.json(serializeUser(user, viewer, c.var.settings));
+  return c.json(serializeUser(user, c.var.settings));
 }
 
 /**
@@ -90,13 +89,13 @@ export const userRoutes = [
         db,
         db.select({ count: count() }).from(users),
         db
-          .select(userView)
+          .select(userView(viewer))
           .from(users)
           .orderBy(...ordering)
           .limit(limit)
           .offset(offset),
       );
-      const results = rows.map((user) => serializeUser(user, viewer, c.var.settings));
+      const results = rows.map((user) => serializeUser(user, c.var.settings));
       return pageResponse(c, { path: '/users/', limit, offset }, total.count, results);
     },
   }),
@@ -136,14 +135,18 @@ export const userRoutes = [
         db
           .update(users)
           .set(changes)
-          .where(and(eq(users.id, user.id), guard))
+          .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
           .returning({ id: users.id }),
-        selectUserView(db, user.id),
+        selectUserView(db, user.id, user),
       ]);
       if (!updated) throw userNotFound();
-      // The password changed between our check and our write: the verified one is no longer current.
-      if (!changed) throw fieldErrors({ current_password: [WRONG_CURRENT_PASSWORD] });
-      return c.json(serializeUser(updated, user, c.var.settings));
+      if (!changed) {
+        // Read only on this error path: the account was deactivated, or the password changed
+        // between our check and our write (the verified one is no longer current).
+        if (!(await findStanding(db, user.id))?.isActive) throw userDisabled();
+        throw fieldErrors({ current_password: [WRONG_CURRENT_PASSWORD] });
+      }
+      return c.json(serializeUser(updated, c.var.settings));
     },
   }),
   defineRoute({
