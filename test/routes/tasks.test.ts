@@ -358,3 +358,29 @@ describe('GET /tasks/ (list)', () => {
     expect(await response.json()).toEqual(errors);
   });
 });
+
+describe('PUT and PATCH /tasks/<id>/ check the task before the body, as DRF', () => {
+  it('answer 403 to another user and 404 for an unknown task, whatever is wrong with the body', async () => {
+    const owner = await createUserWithToken();
+    const other = await createUserWithToken();
+    const created = await send('POST', '/tasks/', {
+      token: owner.token,
+      body: { title: 'mine', due_to: '2030-01-01T00:00:00Z' },
+    });
+    const { id } = (await created.json()) as { id: number };
+    const textBody = { 'Content-Type': 'text/plain', Authorization: `Bearer ${other.token}` };
+    const plain = await call(`/tasks/${id}/`, { method: 'PATCH', headers: textBody, body: 'title=x' });
+    expect(plain.status).toBe(403);
+    const unknownWithPerson = await send('PATCH', '/tasks/99999999/', {
+      token: other.token,
+      body: { person: owner.id },
+    });
+    expect(unknownWithPerson.status).toBe(404);
+    const ownerPlain = await call(`/tasks/${id}/`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${owner.token}` },
+      body: 'title=x',
+    });
+    expect(ownerPlain.status).toBe(415);
+  });
+});

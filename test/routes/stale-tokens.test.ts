@@ -1,6 +1,7 @@
 /**
- * A token outlives its user: a validly signed access token whose user was deleted must never
- * write anything, and every route that needs a user answers 401 for it, never a 5xx.
+ * A token outlives its user's state: a validly signed access token whose user was deleted,
+ * deactivated or demoted acts only as D1 says the user is now. A deleted or deactivated user
+ * writes nothing (401), a demoted staff user is an ordinary user; never a 5xx.
  */
 import { env } from 'cloudflare:workers';
 import { count, eq } from 'drizzle-orm';
@@ -100,5 +101,75 @@ describe("a deleted user's token", () => {
     const ghost = await createUserWithToken();
     await deleteUser(ghost.id);
     expect((await send('GET', '/tasks/', { token: ghost.token })).status).toBe(200);
+  });
+});
+
+const USER_DISABLED = { detail: 'User account is disabled.' };
+const deactivate = (id: number) => db().update(users).set({ isActive: false }).where(eq(users.id, id));
+const demote = (id: number) => db().update(users).set({ isStaff: false }).where(eq(users.id, id));
+
+describe("a deactivated user's token", () => {
+  it('cannot create, change or delete tasks, nor change the account: 401 "User account is disabled."', async () => {
+    const user = await createUserWithToken();
+    const taskId = await taskOf(user);
+    await deactivate(user.id);
+    const before = await taskCount();
+    const attempts: [string, string, unknown][] = [
+      ['POST', '/tasks/', { title: 'while disabled', due_to: '2030-01-01T00:00:00Z' }],
+      ['PATCH', `/tasks/${taskId}/`, { title: 'while disabled' }],
+      ['PATCH', `/tasks/${taskId}/`, { title: '' }],
+      ['DELETE', `/tasks/${taskId}/`, undefined],
+      ['PATCH', '/users/me/', { email: 'disabled@example.com' }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await send(method, path, { token: user.token, body });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(await response.json()).toEqual(USER_DISABLED);
+    }
+    expect(await taskCount()).toBe(before);
+    const [row] = await db().select({ email: users.email }).from(users).where(eq(users.id, user.id));
+    expect(row!.email).toBe(`${user.username}@example.com`);
+  });
+});
+
+describe("a demoted staff user's token", () => {
+  it("acts as the user D1 says it is now: its own tasks only, and no other user's email", async () => {
+    const other = await createUserWithToken();
+    const othersTask = await taskOf(other);
+    const former = await createUserWithToken({ isStaff: true });
+    const ownTask = await taskOf(former);
+    await demote(former.id);
+
+    const forOther = await send('POST', '/tasks/', {
+      token: former.token,
+      body: { title: 'for someone else', person: other.id, due_to: '2030-01-01T00:00:00Z' },
+    });
+    expect(forOther.status).toBe(403);
+    for (const [method, path, body] of [
+      ['PATCH', `/tasks/${othersTask}/`, { title: 'taken over' }],
+      ['DELETE', `/tasks/${othersTask}/`, undefined],
+      ['PATCH', `/tasks/${ownTask}/`, { person: other.id }],
+    ] as const) {
+      const response = await send(method, path, { token: former.token, body });
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(403);
+    }
+    const ownEdit = await send('PATCH', `/tasks/${ownTask}/`, { token: former.token, body: { title: 'still mine' } });
+    expect(ownEdit.status).toBe(200);
+
+    const list = (await (await send('GET', '/users/?limit=1000', { token: former.token })).json()) as {
+      results: { id: number; email?: string }[];
+    };
+    expect(list.results.find((u) => u.id === other.id)).not.toHaveProperty('email');
+    expect(list.results.find((u) => u.id === former.id)).toHaveProperty('email');
+    const profile = (await (await send('GET', `/users/${other.id}/`, { token: former.token })).json()) as object;
+    expect(profile).not.toHaveProperty('email');
+  });
+
+  it('of a deleted staff user shows no emails', async () => {
+    const other = await createUserWithToken();
+    const ghost = await createUserWithToken({ isStaff: true });
+    await deleteUser(ghost.id);
+    const profile = (await (await send('GET', `/users/${other.id}/`, { token: ghost.token })).json()) as object;
+    expect(profile).not.toHaveProperty('email');
   });
 });
