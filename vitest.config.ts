@@ -21,6 +21,8 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
+          // An empty database of its own for the test of the migrations themselves.
+          d1Databases: { MIGRATION_TEST_DB: 'migration-test' },
         },
       }),
     ],

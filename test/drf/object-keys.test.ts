@@ -25,15 +25,19 @@ describe('?ordering= with the name of an Object.prototype member', () => {
 });
 
 describe('query parameters named like Object.prototype members', () => {
-  it.each(['/', '/tasks/', '/users/', '/tasks/1/', '/users/me/', '/openapi.json', '/.well-known/jwks.json'])(
-    'GET %s ignores them, as it ignores any parameter it does not know',
-    async (path) => {
-      const query = PROTOTYPE_NAMES.map((name) => `${encodeURIComponent(name)}=1`).join('&');
-      const response = await call(`${path}?${query}`);
-      expect(response.status, path).toBeLessThan(500);
-      expect([200, 401, 404]).toContain(response.status);
-    },
-  );
+  it.each([
+    ['/', 200],
+    ['/tasks/', 200],
+    ['/users/', 200],
+    ['/tasks/999999/', 404],
+    ['/users/me/', 401],
+    ['/.well-known/jwks.json', 200],
+  ])('GET %s ignores them, as it ignores any parameter it does not know (%i)', async (path, status) => {
+    const query = PROTOTYPE_NAMES.map((name) => `${encodeURIComponent(name)}=1`).join('&');
+    const response = await call(`${path}?${query}`);
+    expect(response.status, path).toBe(status);
+    expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
+  });
 });
 
 describe('bodies whose keys are Object.prototype members', () => {
