@@ -52,7 +52,11 @@ function withLocalSiteUrl(args: string[], siteUrl: unknown, port: number): strin
   if (typeof siteUrl !== 'string') return args;
   try {
     const url = new URL(siteUrl);
-    if (!['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || Number(url.port || 80) === port) return args;
+    if (
+      !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) ||
+      Number(url.port || (url.protocol === 'https:' ? 443 : 80)) === port
+    )
+      return args;
   } catch {
     return args; // the settings check has already refused it
   }

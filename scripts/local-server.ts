@@ -1,5 +1,6 @@
 /** `npm start` as a child process on a given port, for the scripted checks (README, browser). */
 import { spawn } from 'node:child_process';
+import { isPortFree } from './free-port.ts';
 import { projectRoot } from './wrangler.ts';
 
 export interface LocalServer {
@@ -8,11 +9,13 @@ export interface LocalServer {
 }
 
 /**
- * Starts `npm start -- --port <port> ...args` and resolves once it answers `GET /`. Fails if
- * that npm start exits first: then whatever answers on the port is not ours.
+ * Starts `npm start -- --port <port> ...args` and resolves once it answers `GET /`. Fails when
+ * the port is taken before it starts, or when that npm start exits first: whatever answers on
+ * the port then is not ours.
  */
 export async function startLocalServer(port: number, args: string[] = [], seconds = 90): Promise<LocalServer> {
   const base = `http://localhost:${port}`;
+  if (!(await isPortFree(port))) throw new Error(`port ${port} is already in use: the server there is not ours`);
   const child = spawn('npm', ['start', '--', '--port', String(port), ...args], {
     cwd: projectRoot,
     detached: true,

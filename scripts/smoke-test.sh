@@ -12,12 +12,14 @@ log=$(mktemp)
 passed=0
 failed=0
 
+# Only the server this script starts counts: the port must be free before it starts, and if
+# npm start exits, nothing else may answer for it.
+node scripts/free-port.ts --check "$port" || { echo "port $port is already in use: the server there is not ours"; exit 1; }
 setsid npm start -- --port "$port" >"$log" 2>&1 &
 server=$!
 stop() { kill -TERM -- "-$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"; }
 trap stop EXIT
 
-# Only the server this script started counts: if npm start exits, nothing else may answer for it.
 for _ in $(seq 1 90); do
   kill -0 "$server" 2>/dev/null || { echo "npm start exited:"; tail -30 "$log"; exit 1; }
   curl -sf "$base/" >/dev/null 2>&1 && break

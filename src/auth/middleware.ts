@@ -8,7 +8,7 @@ import { getDb } from '../db/client';
 import { findTokenUser } from '../db/users';
 import { invalidAuthorizationHeader, invalidToken, userDisabled, userNotFound } from '../drf/errors';
 import type { AppEnv } from '../env';
-import { MAX_TOKEN_HEADER_BYTES } from '../limits';
+import { MAX_TOKEN_LENGTH } from '../limits';
 import { TokenError, verifyAccessToken, type AccessClaims } from './tokens';
 
 /** The token check's result; a TokenError becomes DRF's 401 with `WWW-Authenticate`. */
@@ -40,7 +40,7 @@ async function assertNotRevoked(binding: D1Database, claims: AccessClaims): Prom
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('user', null);
   const header = c.req.header('Authorization');
-  if (header !== undefined && header.length > MAX_TOKEN_HEADER_BYTES) {
+  if (header !== undefined && header.length > MAX_TOKEN_LENGTH) {
     throw invalidToken('Error decoding signature.');
   }
   if (header !== undefined && header.trim() !== '') {

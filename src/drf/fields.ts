@@ -43,6 +43,7 @@ export function charField({ maxLength, trim = true }: { maxLength: number; trim?
 }
 
 export const USERNAME_MAX_LENGTH = 150;
+export const TITLE_MAX_LENGTH = 100;
 
 /** Django's username rules: NFKC-normalised, at most 150 letters, digits and @ . + - _ */
 export const usernameField = () =>

@@ -52,7 +52,15 @@ function requestBody(schema: z.ZodType) {
       .map(([name]) => name);
   }
   const content = { schema: body };
-  return { required: true, content: { 'application/json': content, 'application/x-www-form-urlencoded': content } };
+  return {
+    // An empty body reads as {}: it is required only when {} is not valid.
+    required: !schema.safeParse({}).success,
+    content: {
+      'application/json': content,
+      'application/x-www-form-urlencoded': content,
+      'multipart/form-data': content,
+    },
+  };
 }
 
 function parameters(route: Route) {

@@ -3,6 +3,7 @@
  * src/routes/). Each is a named component: `#/components/schemas/<name>`.
  */
 import * as z from 'zod';
+import { TITLE_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../drf/fields';
 
 export const components = z.registry<{ id: string; description?: string }>();
 
@@ -17,14 +18,14 @@ const dateTime = z.string().meta({ format: 'date-time', examples: ['2016-10-18T1
 
 const task = component(
   'Task',
-  z.object({ id, url: absoluteUrl, title: z.string().min(1).max(100), person: id, due_to: dateTime }),
+  z.object({ id, url: absoluteUrl, title: z.string().min(1).max(TITLE_MAX_LENGTH), person: id, due_to: dateTime }),
 );
 const user = component(
   'User',
   z.object({
     id,
     url: absoluteUrl,
-    username: z.string().max(150),
+    username: z.string().max(USERNAME_MAX_LENGTH),
     email: z.string().optional().meta({ description: 'Only shown to the user itself and to staff.' }),
     tasks: z.array(id),
   }),

@@ -8,9 +8,10 @@ import type { AppEnv } from '../env';
 type Query<T> = BatchItem<'sqlite'> & PromiseLike<T[]>;
 
 /**
- * Runs the count query (one row) and the rows query of a page as one batch. Give every computed
- * column a name (`.as('name')`): D1 answers a batch with objects, and a column named like a number
- * (`1`) would come first in one and shift Drizzle's mapping of the others.
+ * Runs the count query (one row) and the rows query of a page as one batch. Name every computed
+ * column (`.as('name')`) unless its SQL text already is a name that is not a number: D1 answers a
+ * batch with objects, and a column named like a number (`1`) would come first in one and shift
+ * Drizzle's mapping of the others.
  */
 export async function fetchPage<TCount extends { count: number }, TRow>(
   db: Database,

@@ -9,10 +9,11 @@ import { issueActivationToken, verifyActivationToken } from '../auth/tokens';
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation } from '../db/client';
 import { users } from '../db/schema';
-import { detail, fieldErrors } from '../drf/errors';
+import { detail, fieldErrors, invalidToken } from '../drf/errors';
 import { emailField, passwordField, usernameField } from '../drf/fields';
 import type { AppEnv } from '../env';
 import { defineRoute } from '../http/route';
+import { MAX_TOKEN_LENGTH } from '../limits';
 import { tokenBody } from './token-body';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
@@ -21,6 +22,7 @@ const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl
 
 /** Activates the user the token names, once: the stored `jti` is cleared in the same statement. */
 async function activate(c: Context<AppEnv>, token: string) {
+  if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('Error decoding signature.');
   const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.var.settings));
   const activated = await getDb(c.env.DB)
     .update(users)

@@ -13,7 +13,14 @@ import { tasks, users, type Task } from '../db/schema';
 import { findStanding, isActiveStaff, userExists } from '../db/users';
 import { formatDateTime } from '../drf/datetime';
 import { ApiError, fieldErrors, notFound, permissionDenied, userDisabled, userNotFound } from '../drf/errors';
-import { charField, dateTimeField, INVALID_CHOICE, primaryKeyField, queryUserIdField } from '../drf/fields';
+import {
+  charField,
+  dateTimeField,
+  INVALID_CHOICE,
+  primaryKeyField,
+  queryUserIdField,
+  TITLE_MAX_LENGTH,
+} from '../drf/fields';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -21,7 +28,7 @@ import { defineRoute } from '../http/route';
 import { fetchPage, pageResponse } from './list-page';
 
 const taskInput = z.object({
-  title: charField({ maxLength: 100 }),
+  title: charField({ maxLength: TITLE_MAX_LENGTH }),
   person: primaryKeyField().optional(),
   due_to: dateTimeField(),
 });

@@ -40,7 +40,14 @@ async function obtainToken(c: Context<AppEnv>, input: RouteInput<'none', undefin
       passwordMatches = await verifyPassword(password, user.password);
     } catch (error) {
       if (!(error instanceof UnsupportedPasswordHash)) throw error;
-      console.error(`User ${user.id} cannot log in: ${error.message}. Set a new password for this user.`);
+      console.error(
+        JSON.stringify({
+          requestId: c.get('requestId'),
+          message: 'A user cannot log in: the stored password hash is not supported here. Set a new password.',
+          userId: user.id,
+          reason: error.message,
+        }),
+      );
     }
   }
   if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);

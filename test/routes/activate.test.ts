@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { now, signedWithServiceKey } from '../security/forge';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import {
@@ -94,6 +95,23 @@ describe('GET /api-activate/<token>/', () => {
     const user = await createUser({ isActive: false });
     const response = await call(`/api-activate/${await activationTokenFor(user.id, crypto.randomUUID())}/`);
     expect(response.status).toBe(400);
+    expect(await isActive(user.username)).toBe(false);
+  });
+});
+
+describe('a token longer than 8,192 characters', () => {
+  it('is refused before any parsing, in the path and in the body, even when validly signed', async () => {
+    const user = await createUser({ isActive: false });
+    const jti = crypto.randomUUID();
+    await getDb(env.DB).update(users).set({ activationJti: jti }).where(eq(users.id, user.id));
+    const claims = { sub: String(user.id), user_id: user.id, iat: now(), exp: now() + 60, jti, pad: 'x'.repeat(9000) };
+    const long = await signedWithServiceKey({ typ: 'activation+jwt' }, claims);
+    const viaPath = await call(`/api-activate/${long}/`);
+    expect(viaPath.status).toBe(401);
+    expect(await viaPath.json()).toEqual({ detail: 'Error decoding signature.' });
+    const viaBody = await postJson('/api-activate/', { token: long });
+    expect(viaBody.status).toBe(400);
+    expect(await viaBody.json()).toEqual({ token: ['Ensure this field has no more than 8192 characters.'] });
     expect(await isActive(user.username)).toBe(false);
   });
 });

@@ -103,7 +103,11 @@ describe('POST /api-auth/ with imported Django password hashes', () => {
     const response = await postJson('/api-auth/', { username: user.username, password: 'anything' });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual(INVALID_CREDENTIALS);
-    expect(errors).toHaveBeenCalledWith(expect.stringContaining('600000 PBKDF2 iterations'));
+    expect(errors).toHaveBeenCalledTimes(1);
+    const logged = JSON.parse(errors.mock.calls[0]![0] as string) as Record<string, unknown>;
+    expect(logged).toMatchObject({ userId: user.id, requestId: response.headers.get('X-Request-Id') });
+    expect(logged.reason).toContain('600000 PBKDF2 iterations');
+    expect(JSON.stringify(logged)).not.toContain(user.username);
     errors.mockRestore();
   });
 });
