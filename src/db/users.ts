@@ -1,9 +1,9 @@
 /**
- * Reads of user rows: by username for a login, by id for everything else, and the SQL that lets a
- * write or a read check its caller in the same statement (a token outlives its user's state).
+ * Reads of user rows (by username for a login, by id for everything else), and the SQL pieces
+ * that let another statement check a user in the same round trip (a token outlives its user's
+ * state, so writes check their caller inside the write).
  */
 import { eq, sql, type SQL } from 'drizzle-orm';
-import type { AuthUser } from '../env';
 import type { Database } from './client';
 import { users } from './schema';
 
@@ -42,15 +42,10 @@ export const userExists = (id: number): SQL<number> =>
   sql<number>`exists(select 1 from users as chosen where chosen.id = ${id})`;
 
 /**
- * The columns a user is shown with, for `viewer`: the email only to the user itself and to staff
- * (staff as D1 says now, not as the token said), its task ids as a JSON array, in the same query.
+ * The columns a user is shown with: the email only where `mayReadEmail` (SQL over the row) holds,
+ * and the user's task ids as a JSON array, in the same query.
  */
-export function userView(viewer: AuthUser | null) {
-  const mayReadEmail = !viewer
-    ? sql`0`
-    : viewer.isStaff
-      ? sql`users.id = ${viewer.id} or ${isActiveStaff(viewer.id)}`
-      : sql`users.id = ${viewer.id}`;
+export function userView(mayReadEmail: SQL) {
   return {
     id: users.id,
     username: users.username,
@@ -64,5 +59,5 @@ export function userView(viewer: AuthUser | null) {
 
 export type UserView = { id: number; username: string; email: string | null; taskIds: string };
 
-export const selectUserView = (db: Database, id: number, viewer: AuthUser | null) =>
-  db.select(userView(viewer)).from(users).where(eq(users.id, id));
+export const selectUserView = (db: Database, id: number, mayReadEmail: SQL) =>
+  db.select(userView(mayReadEmail)).from(users).where(eq(users.id, id));

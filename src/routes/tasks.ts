@@ -6,13 +6,19 @@
 import { and, count, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { isOwnerOrStaff, ownerOrStaffCondition, type Standing } from '../auth/permissions';
+import {
+  inactiveCallerError,
+  isOwnerOrStaff,
+  ownerOrStaffCondition,
+  staffNowCondition,
+  type Standing,
+} from '../auth/permissions';
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation, type Database } from '../db/client';
 import { tasks, users, type Task } from '../db/schema';
-import { findStanding, isActiveStaff, userExists } from '../db/users';
+import { findStanding, userExists } from '../db/users';
 import { formatDateTime } from '../drf/datetime';
-import { ApiError, fieldErrors, notFound, permissionDenied, userDisabled, userNotFound } from '../drf/errors';
+import { ApiError, fieldErrors, notFound, permissionDenied } from '../drf/errors';
 import {
   charField,
   dateTimeField,
@@ -88,8 +94,8 @@ type Guard = { ownerId: number | null } & Standing;
 
 /** Why the caller may not change task `id` (and give it to `newOwner`), or undefined when it may. */
 function refusal(guard: Guard | undefined, user: AuthUser, newOwner?: number): ApiError | undefined {
-  if (!guard) return userNotFound();
-  if (!guard.isActive) return userDisabled();
+  const inactive = inactiveCallerError(guard);
+  if (inactive || !guard) return inactive;
   if (guard.ownerId === null) return notFound();
   const mayChange = isOwnerOrStaff(user, guard.ownerId, guard);
   const mayGive = newOwner === undefined || isOwnerOrStaff(user, newOwner, guard);
@@ -113,7 +119,7 @@ const changeableBy = (user: AuthUser, id: number, newOwner?: number) =>
   and(
     eq(tasks.id, id),
     ownerOrStaffCondition(user, tasks.personId),
-    newOwner === undefined || newOwner === user.id ? undefined : isActiveStaff(user.id),
+    newOwner === undefined || newOwner === user.id ? undefined : staffNowCondition(user),
   );
 
 async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBody: () => Promise<TaskChanges>) {
@@ -199,9 +205,13 @@ export const taskRoutes = [
     body: taskInput,
     responses: { 201: 'Task', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const input = await body();
-      const person = input.person ?? user.id;
       const db = getDb(c.env.DB);
+      // As DRF, a caller who is gone or deactivated learns that before what is wrong with the body.
+      const input = await body().catch(async (error: unknown) => {
+        if (error instanceof ApiError) throw inactiveCallerError(await findStanding(db, user.id)) ?? error;
+        throw error;
+      });
+      const person = input.person ?? user.id;
       // INSERT ... SELECT ... FROM users WHERE id = caller: nothing is written for a caller who is
       // gone or inactive, nor for another person unless D1 still says the caller is staff.
       const [task] = await unknownPersonIsFieldError(
@@ -221,7 +231,7 @@ export const taskRoutes = [
                 and(
                   eq(users.id, user.id),
                   eq(users.isActive, true),
-                  person === user.id ? undefined : eq(users.isStaff, true),
+                  person === user.id ? undefined : staffNowCondition(user),
                 ),
               ),
           )
@@ -229,8 +239,7 @@ export const taskRoutes = [
       );
       if (!task) {
         // Why nothing was written: read only on this error path.
-        const standing = await findStanding(db, user.id);
-        throw !standing ? userNotFound() : !standing.isActive ? userDisabled() : permissionDenied();
+        throw inactiveCallerError(await findStanding(db, user.id)) ?? permissionDenied();
       }
       return c.json(serializeTask(task, c.var.settings), 201);
     },

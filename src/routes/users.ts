@@ -12,7 +12,8 @@ import type { Settings } from '../config';
 import { getDb } from '../db/client';
 import { users } from '../db/schema';
 import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
-import { fieldErrors, notFound, userDisabled, userNotFound } from '../drf/errors';
+import { fieldErrors, notFound, userNotFound } from '../drf/errors';
+import { inactiveCallerError, mayReadEmailCondition } from '../auth/permissions';
 import { emailField, passwordField } from '../drf/fields';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
@@ -46,7 +47,7 @@ function serializeUser(user: UserView, settings: Settings) {
 
 /** The user, or `missing` when there is none (404 for a path id, 401 for the caller's own token). */
 async function showUser(c: Context<AppEnv>, id: number, viewer: AuthUser | null, missing: () => Error) {
-  const [user] = await selectUserView(getDb(c.env.DB), id, viewer);
+  const [user] = await selectUserView(getDb(c.env.DB), id, mayReadEmailCondition(viewer));
   if (!user) throw missing();
   return c.json(serializeUser(user, c.var.settings));
 }
@@ -89,7 +90,7 @@ export const userRoutes = [
         db,
         db.select({ count: count() }).from(users),
         db
-          .select(userView(viewer))
+          .select(userView(mayReadEmailCondition(viewer)))
           .from(users)
           .orderBy(...ordering)
           .limit(limit)
@@ -137,13 +138,14 @@ export const userRoutes = [
           .set(changes)
           .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
           .returning({ id: users.id }),
-        selectUserView(db, user.id, user),
+        selectUserView(db, user.id, mayReadEmailCondition(user)),
       ]);
       if (!updated) throw userNotFound();
       if (!changed) {
         // Read only on this error path: the account was deactivated, or the password changed
         // between our check and our write (the verified one is no longer current).
-        if (!(await findStanding(db, user.id))?.isActive) throw userDisabled();
+        const refused = inactiveCallerError(await findStanding(db, user.id));
+        if (refused) throw refused;
         throw fieldErrors({ current_password: [WRONG_CURRENT_PASSWORD] });
       }
       return c.json(serializeUser(updated, c.var.settings));

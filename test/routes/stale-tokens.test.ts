@@ -37,6 +37,10 @@ describe("a deleted user's token", () => {
     expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="api", error="invalid_token"');
     expect(await response.json()).toEqual(USER_GONE);
     expect(await taskCount()).toBe(before);
+    // As DRF authenticates before it validates: 401 first, whatever is wrong with the body.
+    const invalid = await send('POST', '/tasks/', { token: ghost.token, body: { title: '' } });
+    expect(invalid.status).toBe(401);
+    expect(await invalid.json()).toEqual(USER_GONE);
   });
 
   it("of a staff user cannot create, change or delete other users' tasks", async () => {
@@ -170,6 +174,28 @@ describe("a demoted staff user's token", () => {
     const ghost = await createUserWithToken({ isStaff: true });
     await deleteUser(ghost.id);
     const profile = (await (await send('GET', `/users/${other.id}/`, { token: ghost.token })).json()) as object;
+    expect(profile).not.toHaveProperty('email');
+  });
+});
+
+describe("a user promoted to staff after the token's issue", () => {
+  it('gets staff rights at the next login, not with the old token', async () => {
+    const other = await createUserWithToken();
+    const othersTask = await taskOf(other);
+    const promoted = await createUserWithToken();
+    const ownTask = await taskOf(promoted);
+    await db().update(users).set({ isStaff: true }).where(eq(users.id, promoted.id));
+
+    const attempts: [string, string, unknown][] = [
+      ['POST', '/tasks/', { title: 'for someone else', person: other.id, due_to: '2030-01-01T00:00:00Z' }],
+      ['PATCH', `/tasks/${othersTask}/`, { title: 'taken over' }],
+      ['PATCH', `/tasks/${ownTask}/`, { person: other.id }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await send(method, path, { token: promoted.token, body });
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(403);
+    }
+    const profile = (await (await send('GET', `/users/${other.id}/`, { token: promoted.token })).json()) as object;
     expect(profile).not.toHaveProperty('email');
   });
 });
