@@ -19,10 +19,10 @@ interface Example {
 
 /** `$ command` lines (with `\` continuations) and the output lines under each. */
 function examples(readme: string): Example[] {
-  const section = readme.slice(
-    readme.indexOf('## Using the API'),
-    readme.indexOf('\n## ', readme.indexOf('## Using the API') + 1),
-  );
+  const start = readme.indexOf('## Using the API');
+  if (start === -1) throw new Error('README.md has no "## Using the API" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end === -1 ? undefined : end);
   const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map(([, body]) => body!.split('\n'));
   const found: Example[] = [];
   for (const lines of blocks) {
@@ -36,6 +36,7 @@ function examples(readme: string): Example[] {
       found.push({ command, expected: expected.join('\n') });
     }
   }
+  if (found.length === 0) throw new Error('README.md\'s "Using the API" has no `$ command` examples');
   return found;
 }
 
@@ -54,6 +55,7 @@ try {
     .map(({ command }, i) => `echo '${marker(i)}'\n${command.replaceAll('localhost:8787', `localhost:${port}`)}`)
     .join('\n');
   const run = spawnSync('bash', ['-c', script], { cwd: workdir, encoding: 'utf8', timeout: 120_000 });
+  if (run.error) throw run.error;
   const outputs = run.stdout.split(/@@example \d+@@\n/).slice(1);
   list.forEach(({ command, expected }, i) => {
     const actual = normalize((outputs[i] ?? '').replaceAll(`localhost:${port}`, 'localhost:8787'));

@@ -31,7 +31,7 @@ describe('errors are JSON in DRF shapes', () => {
       ['GET', '/api-register/', 'POST, OPTIONS'],
       ['DELETE', '/auth/obtain_token', 'POST, OPTIONS'],
       ['PUT', '/', 'GET, HEAD, OPTIONS'],
-      ['POST', '/api-activate/some.token.here/', 'GET, HEAD, OPTIONS'],
+      ['POST', '/api-activate/some.token.here/', 'GET, OPTIONS'],
     ];
     for (const [method, path, allow] of cases) {
       const response = await call(path, { method });
@@ -181,5 +181,25 @@ describe('headers on every response', () => {
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
     expect(response.headers.get('X-Frame-Options')).toBe('SAMEORIGIN');
     expect(response.headers.get('Referrer-Policy')).toBe('no-referrer');
+  });
+});
+
+describe('query parameters', () => {
+  it('take the last of repeated values, as Django reads a QueryDict', async () => {
+    const response = await call('/users/?limit=1&limit=2');
+    expect(response.status).toBe(200);
+    const { next } = (await response.json()) as { next: string | null; results: unknown[] };
+    expect(next === null || next.includes('limit=2')).toBe(true);
+    const invalid = await call('/users/?limit=2&limit=ten');
+    expect(invalid.status).toBe(400);
+  });
+});
+
+describe('an Authorization header of another scheme', () => {
+  it('leaves the request anonymous whatever its length (only our prefixes are checked for size)', async () => {
+    const response = await call('/', { headers: { Authorization: `Basic ${'A'.repeat(20_000)}` } });
+    expect(response.status).toBe(200);
+    const ours = await call('/', { headers: { Authorization: `Bearer ${'A'.repeat(20_000)}` } });
+    expect(ours.status).toBe(401);
   });
 });

@@ -40,13 +40,13 @@ async function assertNotRevoked(binding: D1Database, claims: AccessClaims): Prom
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('user', null);
   const header = c.req.header('Authorization');
-  if (header !== undefined && header.length > MAX_TOKEN_LENGTH) {
-    throw invalidToken('Error decoding signature.');
-  }
   if (header !== undefined && header.trim() !== '') {
     const settings = c.var.settings;
-    const [prefix = '', ...credentials] = header.trim().split(/\s+/);
+    const prefix = /^\S+/.exec(header.trim())![0];
     if (settings.jwtAuthHeaderPrefixes.includes(prefix.toLowerCase())) {
+      // Refused before any parsing or crypto; another scheme's header (Basic) stays anonymous.
+      if (header.length > MAX_TOKEN_LENGTH) throw invalidToken('Error decoding signature.');
+      const credentials = header.trim().split(/\s+/).slice(1);
       if (credentials.length === 0) {
         throw invalidAuthorizationHeader('Invalid Authorization header. No credentials provided.');
       }

@@ -86,8 +86,11 @@ export async function verifyPassword(password: string, encoded: string): Promise
   const parts = encoded.split('$');
   if (parts[0] !== PASSWORD_ALGORITHM) {
     if (encoded.startsWith('!')) return false;
+    // Name the algorithm only when it looks like one (`argon2`, `bcrypt_sha256`): a stored value
+    // without `$` may be an unsalted hash or a plain password, which must not reach a log.
+    const algorithm = parts.length > 1 && /^[a-z0-9_]{1,32}$/.test(parts[0]!) ? `"${parts[0]}"` : 'an unknown format';
     throw new UnsupportedPasswordHash(
-      `stored password hash uses "${parts[0]}", only ${PASSWORD_ALGORITHM} is supported`,
+      `stored password hash uses ${algorithm}, only ${PASSWORD_ALGORITHM} is supported`,
     );
   }
   const [, iterationsText = '', salt = '', hashText = ''] = parts;

@@ -8,7 +8,7 @@
 import type { Context, Hono } from 'hono';
 import type * as z from 'zod';
 import { authenticate } from '../auth/middleware';
-import { methodNotAllowed, notAuthenticated } from '../drf/errors';
+import { methodNotAllowed, notAuthenticated, notFound } from '../drf/errors';
 import { validate } from '../drf/validation';
 import type { AppEnv, AuthUser } from '../env';
 import type { ResponseName } from '../openapi/schemas';
@@ -27,8 +27,10 @@ export interface RouteInput<A extends Auth, Q extends QuerySchema, B extends Bod
   /** The caller, from the access token alone. */
   user: A extends 'required' ? AuthUser : AuthUser | null;
   query: Q extends z.ZodObject ? z.output<Q> : undefined;
-  /** A path parameter: `{id}` is digits only (its absence from the route table is a 404). */
+  /** A path parameter, decoded (`{token}`). */
   param: (name: string) => string;
+  /** The `{id}` of the path as a number; 404 when it is too large to be one. */
+  id: () => number;
   /** The body, read and validated when the handler asks (a handler may check permissions first). */
   body: () => Promise<B extends z.ZodType ? z.output<B> : undefined>;
 }
@@ -45,6 +47,11 @@ export interface RouteDeclaration<A extends Auth, Q extends QuerySchema, B exten
   rateLimit?: string;
   query?: Q;
   body?: B;
+  /**
+   * `false` for a GET with a side effect (an activation link): HEAD answers 405 instead of running
+   * it, since link scanners send HEAD.
+   */
+  head?: false;
   /** The statuses the handler itself answers: status -> response shape, or null for no body. */
   responses: Record<number, ResponseName | null>;
   handler: (c: Context<AppEnv>, input: RouteInput<A, Q, B>) => Response | Promise<Response>;
@@ -85,45 +92,64 @@ export function derivedResponses(route: Route): Map<number, ResponseName> {
   if (route.auth !== 'none') derived.set(401, 'Detail');
   if (pathParameters(route.path).length > 0) derived.set(404, 'Detail');
   // The body limit applies before any route: whatever a route reads, a body may be too large.
-  if (route.method !== 'get') derived.set(413, 'Detail');
+  derived.set(413, 'Detail');
   if (route.body) derived.set(415, 'Detail');
   if (route.rateLimit) derived.set(429, 'Detail');
   return derived.set(500, 'Detail');
 }
 
-function handle(route: Route) {
+/** Each query parameter's last value, as Django's QueryDict.get reads a repeated one. */
+function lastValues(c: Context<AppEnv>): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.req.queries()).map(([name, values]) => [name, values.at(-1)!]));
+}
+
+function pathId(c: Context<AppEnv>): number {
+  const id = Number(c.req.param('id'));
+  if (!Number.isSafeInteger(id)) throw notFound();
+  return id;
+}
+
+function handle(route: Route, allowed: readonly string[]) {
   return async (c: Context<AppEnv>) => {
+    if (c.req.method === 'HEAD' && !allowed.includes('HEAD')) throw methodNotAllowed('HEAD', allowed);
     const user = route.auth === 'none' ? null : c.var.user;
     if (route.auth === 'required' && !user) throw notAuthenticated();
-    const query = route.query ? validate(route.query, c.req.query()) : undefined;
+    const query = route.query ? validate(route.query, lastValues(c)) : undefined;
     const body = async () => (route.body ? validBody(c, route.body) : undefined);
-    return route.handler(c, { user, query, param: (name) => c.req.param(name) ?? '', body } as RouteInput<
-      Auth,
-      QuerySchema,
-      BodySchema
-    >);
+    const input = { user, query, param: (name: string) => c.req.param(name) ?? '', id: () => pathId(c), body };
+    return route.handler(c, input as RouteInput<Auth, QuerySchema, BodySchema>);
   };
 }
 
-const OPTIONS_AND_HEAD = (methods: string[]) => [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'];
+/** The methods a path answers: its routes', HEAD where a GET allows it, and OPTIONS. */
+function allowedMethods(routes: readonly Route[]): string[] {
+  const methods = routes.map((route) => route.method.toUpperCase());
+  const head = routes.some((route) => route.method === 'get' && route.head !== false);
+  return [...methods, ...(head ? ['HEAD'] : []), 'OPTIONS'];
+}
 
 /**
  * Serves every route, then gives each path an answer for the methods it does not serve:
  * OPTIONS lists the allowed ones (204 with `Allow`), anything else is DRF's 405.
  */
 export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): void {
-  const methodsByPath = new Map<string, string[]>();
+  const routesByPath = new Map<string, Route[]>();
   for (const route of routes) {
     const path = honoPath(route.path);
-    const middleware = [
-      ...(route.rateLimit ? [limitPerIp(route.rateLimit)] : []),
-      ...(route.auth === 'none' ? [] : [authenticate]),
-    ];
-    app.on([route.method.toUpperCase()], [path], ...middleware, handle(route));
-    methodsByPath.set(path, [...(methodsByPath.get(path) ?? []), route.method.toUpperCase()]);
+    routesByPath.set(path, [...(routesByPath.get(path) ?? []), route]);
   }
-  for (const [path, methods] of methodsByPath) {
-    const allowed = OPTIONS_AND_HEAD(methods);
+  for (const [path, pathRoutes] of routesByPath) {
+    const allowed = allowedMethods(pathRoutes);
+    for (const route of pathRoutes) {
+      const middleware = [
+        ...(route.rateLimit ? [limitPerIp(route.rateLimit)] : []),
+        ...(route.auth === 'none' ? [] : [authenticate]),
+      ];
+      app.on([route.method.toUpperCase()], [path], ...middleware, handle(route, allowed));
+    }
+  }
+  for (const [path, pathRoutes] of routesByPath) {
+    const allowed = allowedMethods(pathRoutes);
     app.all(path, (c) => {
       if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allowed.join(', ') });
       throw methodNotAllowed(c.req.method, allowed);

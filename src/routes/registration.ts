@@ -75,6 +75,7 @@ export const registrationRoutes = [
     summary: 'Activate the user of an activation link (works once)',
     auth: 'none',
     rateLimit: 'activate',
+    head: false,
     responses: { 200: 'UserActivated', 400: 'Detail', 401: 'Detail' },
     handler: (c, input) => activate(c, input.param('token')),
   }),

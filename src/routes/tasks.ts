@@ -57,13 +57,6 @@ function serializeTask(task: Task, settings: Settings) {
   };
 }
 
-/** The numeric id in the path (the route pattern only matches digits). */
-function taskId(param: (name: string) => string): number {
-  const id = Number(param('id'));
-  if (!Number.isSafeInteger(id)) throw notFound();
-  return id;
-}
-
 /** 400 for a `person` that names no user: the foreign key refuses it inside the write itself. */
 async function unknownPersonIsFieldError<T>(person: number | undefined, write: Promise<T>): Promise<T> {
   try {
@@ -156,7 +149,7 @@ const writeRoute = (method: 'put' | 'patch', summary: string, body: typeof taskI
     auth: 'required',
     body,
     responses: { 200: 'Task', 403: 'Detail' },
-    handler: (c, { user, param, body: readBody }) => updateTask(c, user, taskId(param), readBody),
+    handler: (c, { user, id, body: readBody }) => updateTask(c, user, id(), readBody),
   });
 
 export const taskRoutes = [
@@ -251,11 +244,8 @@ export const taskRoutes = [
     summary: 'Read a task',
     auth: 'optional',
     responses: { 200: 'Task' },
-    handler: async (c, { param }) => {
-      const [task] = await getDb(c.env.DB)
-        .select()
-        .from(tasks)
-        .where(eq(tasks.id, taskId(param)));
+    handler: async (c, { id }) => {
+      const [task] = await getDb(c.env.DB).select().from(tasks).where(eq(tasks.id, id()));
       if (!task) throw notFound();
       return c.json(serializeTask(task, c.var.settings));
     },
@@ -269,8 +259,8 @@ export const taskRoutes = [
     summary: 'Delete a task (owner or staff)',
     auth: 'required',
     responses: { 204: null, 403: 'Detail' },
-    handler: async (c, { user, param }) => {
-      const id = taskId(param);
+    handler: async (c, { user, id: pathId }) => {
+      const id = pathId();
       const db = getDb(c.env.DB);
       const [[guard], [deleted]] = await db.batch([
         guardRow(db, user, id),

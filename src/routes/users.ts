@@ -158,10 +158,6 @@ export const userRoutes = [
     summary: 'Read a user',
     auth: 'optional',
     responses: { 200: 'User' },
-    handler: (c, { user, param }) => {
-      const id = Number(param('id'));
-      if (!Number.isSafeInteger(id)) throw notFound();
-      return showUser(c, id, user, notFound);
-    },
+    handler: (c, { user, id }) => showUser(c, id(), user, notFound),
   }),
 ];

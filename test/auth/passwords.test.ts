@@ -63,6 +63,17 @@ describe('password hashing', () => {
     await expect(verifyPassword('pw', 'argon2$argon2id$v=19$...')).rejects.toThrow(UnsupportedPasswordHash);
   });
 
+  it('names an unsupported algorithm, but never quotes a stored value that is not one (it may be a password)', async () => {
+    await expect(verifyPassword('pw', 'bcrypt_sha256$$2b$12$abc')).rejects.toThrow('uses "bcrypt_sha256"');
+    for (const stored of ['5f4dcc3b5aa765d61d8327deb882cf99', 'my plain password', 'Sh0rt$']) {
+      const error = await verifyPassword('pw', stored).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnsupportedPasswordHash);
+      expect((error as Error).message).toBe(
+        'stored password hash uses an unknown format, only pbkdf2_sha256 is supported',
+      );
+    }
+  });
+
   it('does the same PBKDF2 work for an unknown user as for a real check', async () => {
     const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
     expect(await verifyAgainstDummy('anything')).toBe(false);

@@ -99,6 +99,18 @@ describe('GET /api-activate/<token>/', () => {
   });
 });
 
+describe('HEAD /api-activate/<token>/', () => {
+  it('answers 405 and activates no one: link scanners send HEAD', async () => {
+    const { username, confirmationUrl } = await register();
+    const head = await call(pathOf(confirmationUrl), { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('Allow')).toBe('GET, OPTIONS');
+    expect(await isActive(username)).toBe(false);
+    expect((await call(pathOf(confirmationUrl))).status).toBe(200);
+    expect(await isActive(username)).toBe(true);
+  });
+});
+
 describe('a token longer than 8,192 characters', () => {
   it('is refused before any parsing, in the path and in the body, even when validly signed', async () => {
     const user = await createUser({ isActive: false });

@@ -46,7 +46,7 @@ describe('GET /users/<id>/', () => {
   });
 
   it('answers 404 for an unknown or non-numeric id', async () => {
-    for (const path of ['/users/999999/', '/users/abc/']) {
+    for (const path of ['/users/999999/', '/users/abc/', `/users/${'9'.repeat(400)}/`]) {
       const response = await call(path);
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({ detail: 'Not found.' });
