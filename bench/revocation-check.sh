@@ -15,9 +15,15 @@ stop() { [ -n "$server" ] && { kill -TERM -- "-$server" 2>/dev/null || true; wai
 trap stop EXIT
 
 start() { # extra wrangler args...
+  # Only our own server counts: the port must be free, and our npm start must stay up.
+  node scripts/free-port.ts --check "$port" || { echo "port $port is already in use"; exit 1; }
   setsid npm start -- --port "$port" "$@" >/tmp/bench-dev.log 2>&1 &
   server=$!
-  for _ in $(seq 1 90); do curl -sf "$base/" >/dev/null 2>&1 && return; sleep 1; done
+  for _ in $(seq 1 90); do
+    kill -0 "$server" 2>/dev/null || { echo "npm start exited"; tail -20 /tmp/bench-dev.log; exit 1; }
+    curl -sf "$base/" >/dev/null 2>&1 && return
+    sleep 1
+  done
   echo "wrangler dev did not start"; tail -20 /tmp/bench-dev.log; exit 1
 }
 

@@ -55,7 +55,7 @@ async function loadWorkerConfig(): Promise<WorkerConfig> {
   const { outputFiles } = await build({
     stdin: {
       contents:
-        "export { parseSettings, SettingsError } from './src/config';\nexport { keyRing } from './src/auth/keys';",
+        "export { parseSettings } from './src/config';\nexport { SettingsError } from './src/settings-error';\nexport { keyRing } from './src/auth/keys';",
       resolveDir: projectRoot,
       loader: 'ts',
     },

@@ -7,12 +7,13 @@
  */
 import * as z from 'zod';
 import { parseKeyMaterial, type KeyMaterial } from './auth/keys';
+import { SettingsError } from './settings-error';
 
 /** Signing algorithms: HS256 with shared secrets, or ES256 / EdDSA with private JWKs. */
-export const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
+const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-export type ActivationDelivery = 'response' | 'email';
+type ActivationDelivery = 'response' | 'email';
 
 export interface Settings {
   readonly jwtAlgorithm: JwtAlgorithm;
@@ -37,17 +38,6 @@ export interface Settings {
   /** Check every authenticated request against the user's token version (one D1 read). */
   readonly jwtRevocationCheck: boolean;
   readonly registrationOpen: boolean;
-}
-
-/** A setting that cannot be used; the message starts with the setting's name and never holds its value. */
-export class SettingsError extends Error {
-  readonly setting: string;
-
-  constructor(setting: string, problem: string, options?: { cause?: unknown }) {
-    super(`${setting} ${problem}`, options);
-    this.name = 'SettingsError';
-    this.setting = setting;
-  }
 }
 
 /** wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or a boolean. */

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getSettings, parseSettings, SettingsError } from '../src/config';
+import { getSettings, parseSettings } from '../src/config';
+import { SettingsError } from '../src/settings-error';
 import { callWithEnv } from './helpers';
 
 const SECRET = 'a-development-secret-of-32-bytes!!';

@@ -3,7 +3,8 @@
  * (by `kid`), and the public keys we publish. With tokens.ts, the only files that import jose.
  */
 import { base64url, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
-import { SettingsError, type JwtAlgorithm, type Settings } from '../config';
+import type { JwtAlgorithm, Settings } from '../config';
+import { SettingsError } from '../settings-error';
 import { perSettings } from '../per-settings';
 
 /** One key of JWT_SECRET: an HMAC secret, or a JSON Web Key (private, or public to verify only). */

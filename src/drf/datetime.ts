@@ -8,16 +8,17 @@
 
 export const DATETIME_FORMAT_ERROR =
   'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
-export const DATETIME_RANGE_ERROR = 'Datetime value out of the range.';
+const DATETIME_RANGE_ERROR = 'Datetime value out of the range.';
 
-// Django's parse_datetime: date, `T` or space, hh:mm[:ss[.fraction]], optional zone (UTC if none).
+// Django's parse_datetime: date, `T` or space, hh:mm[:ss[.fraction]], optional zone (UTC if none);
+// like Django, no whitespace around it.
 const DATETIME =
   /^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,6})\d{0,6})?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 const MIN_YEAR = 1;
 const MAX_YEAR = 9999;
 
-export type ParsedDateTime = { stored: string } | { error: typeof DATETIME_FORMAT_ERROR | typeof DATETIME_RANGE_ERROR };
+type ParsedDateTime = { stored: string } | { error: typeof DATETIME_FORMAT_ERROR | typeof DATETIME_RANGE_ERROR };
 
 /** Minutes east of UTC for `Z`, `+02`, `+0200` or `+02:00`; undefined when out of range. */
 function offsetMinutes(zone: string): number | undefined {
@@ -31,7 +32,8 @@ function offsetMinutes(zone: string): number | undefined {
 
 /** The instant `text` names, in the stored form, or DRF's message for why it is not one. */
 export function parseDateTime(text: string): ParsedDateTime {
-  const match = DATETIME.exec(text.trim());
+  // Django 4+ reads a date alone (through Python's fromisoformat) as its midnight.
+  const match = DATETIME.exec(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text);
   if (!match) return { error: DATETIME_FORMAT_ERROR };
   const [, year, month, day, hour, minute, second = '0', fraction = '', zone = 'Z'] = match;
   const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number) as [

@@ -28,7 +28,7 @@ export class ApiError extends Error {
 }
 
 /** The challenge DRF sends with a 401; RFC 6750 adds why a presented token was refused. */
-export const WWW_AUTHENTICATE = 'Bearer realm="api"';
+const WWW_AUTHENTICATE = 'Bearer realm="api"';
 const challenge = (error?: 'invalid_token' | 'invalid_request') =>
   error ? `${WWW_AUTHENTICATE}, error="${error}"` : WWW_AUTHENTICATE;
 

@@ -44,6 +44,7 @@ export function charField({ maxLength, trim = true }: { maxLength: number; trim?
 
 export const USERNAME_MAX_LENGTH = 150;
 export const TITLE_MAX_LENGTH = 100;
+const EMAIL_MAX_LENGTH = 254;
 
 /** Django's username rules: NFKC-normalised, at most 150 letters, digits and @ . + - _ */
 export const usernameField = () =>
@@ -62,7 +63,9 @@ export const usernameField = () =>
 export const passwordField = () => charField({ maxLength: 4096, trim: false });
 
 export const emailField = () =>
-  charField({ maxLength: 254 }).pipe(z.email()).meta({ type: 'string', format: 'email', maxLength: 254 });
+  charField({ maxLength: EMAIL_MAX_LENGTH })
+    .pipe(z.email())
+    .meta({ type: 'string', format: 'email', maxLength: EMAIL_MAX_LENGTH });
 
 /** Messages for a missing or null value, for fields whose other errors are their own. */
 function presenceMessage(input: unknown): string | undefined {

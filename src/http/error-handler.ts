@@ -4,8 +4,7 @@
  * the shape of what failed, never a value the request or the database held.
  */
 import type { Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
-import { SettingsError } from '../config';
+import { SettingsError } from '../settings-error';
 import { ApiError } from '../drf/errors';
 import type { AppEnv } from '../env';
 
@@ -19,7 +18,7 @@ function statementOf(error: Error): string | undefined {
  * result code and the stack frames: enough to find the fault, and no message text, which may
  * quote user data (D1's messages quote the bound parameters).
  */
-export function describeForLog(error: unknown): Record<string, string> {
+function describeForLog(error: unknown): Record<string, string> {
   const classes: string[] = [];
   const described: Record<string, string> = {};
   for (let current = error; current !== undefined; current = current instanceof Error ? current.cause : undefined) {
@@ -49,9 +48,6 @@ export function renderError(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof SettingsError) {
     console.error(JSON.stringify({ requestId, message: `Server misconfigured: ${error.message}` }));
     return c.json({ detail: `Server misconfigured: ${error.message}` }, 500);
-  }
-  if (error instanceof HTTPException && error.status < 500) {
-    return c.json({ detail: error.message || 'Bad request.' }, error.status);
   }
   console.error(JSON.stringify({ requestId, message: 'Unhandled error', ...describeForLog(error) }));
   return c.json({ detail: 'A server error occurred.' }, 500);

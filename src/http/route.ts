@@ -15,7 +15,7 @@ import type { ResponseName } from '../openapi/schemas';
 import { validBody } from './body';
 import { limitPerIp } from './rate-limit';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** `none`: the Authorization header is not read; `optional`: read when sent; `required`: 401 without. */
 export type Auth = 'none' | 'optional' | 'required';

@@ -1,7 +1,8 @@
 /**
  * The task resource, as the tutorial's TaskViewSet: anyone reads, writes need a token, and only
- * the owner or staff may change or delete a task. Every request is one D1 round trip, and no
- * write is made in the name of a user who no longer exists (a token outlives its user).
+ * the owner or staff may change or delete a task. Every request is one D1 round trip on its
+ * normal path (an error path may read once more to say why), and each write checks its caller in
+ * D1 inside the same statement: a token outlives its user's state.
  */
 import { and, count, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';

@@ -2,7 +2,8 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { keyRing } from '../../src/auth/keys';
 import { issueAccessToken, TokenError, verifyAccessToken } from '../../src/auth/tokens';
-import { parseSettings, SettingsError } from '../../src/config';
+import { parseSettings } from '../../src/config';
+import { SettingsError } from '../../src/settings-error';
 import { callWithEnv, decodeJwt } from '../helpers';
 
 const user = { id: 3, username: 'carol', isStaff: false, tokenVersion: 0 };

@@ -23,6 +23,7 @@ describe('POST /tasks/ due_to', () => {
     ['0001-01-01T01:30:00+01:00', '0001-01-01T00:30:00Z'],
     ['0099-06-15T12:00:00Z', '0099-06-15T12:00:00Z'],
     ['9999-12-31T23:59:59+01:00', '9999-12-31T22:59:59Z'],
+    ['2030-01-01', '2030-01-01T00:00:00Z'],
   ])('keeps what DRF keeps: %s is answered as %s', async (sent, answered) => {
     const response = await createWithDue(sent);
     expect(response.status).toBe(201);
