@@ -11,7 +11,7 @@ import { tasks, users } from '../src/db/schema';
 import { buildOpenApiDocument } from '../src/openapi/document';
 import type { Route } from '../src/http/route';
 import { routes } from '../src/routes';
-import { call, createUserWithToken, send, SITE_URL } from './helpers';
+import { call, callWithEnv, createUserWithToken, send, SITE_URL } from './helpers';
 
 const RUNS = 25;
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
@@ -154,6 +154,66 @@ describe('every declared route, fuzzed', () => {
       );
     },
   );
+});
+
+describe('any method, any headers, CORS on, fuzzed', () => {
+  const origins = { CORS_ALLOWED_ORIGINS: 'https://app.example.com' };
+  const method = fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND');
+  const headerName = fc.oneof(
+    fc.constantFrom(
+      'Origin',
+      'Access-Control-Request-Method',
+      'Access-Control-Request-Headers',
+      'X-Request-Id',
+      'Accept',
+      'Content-Length-Ish',
+      'Cookie',
+      'Range',
+      'If-None-Match',
+      'CF-Connecting-IP',
+    ),
+    fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/),
+  );
+  const headerValue = fc.oneof(
+    fc.constantFrom(
+      'https://app.example.com',
+      'https://evil.example.com',
+      'null',
+      'POST',
+      'authorization, content-type',
+      '*',
+    ),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 80 }),
+  );
+  const headers = fc.dictionary(headerName, headerValue, { maxKeys: 5 });
+
+  it('never answers a 5xx; every answer with a body is JSON (the docs page aside)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes.map((route) => route.path)).chain((path) => pathFor(path)),
+        queryString,
+        method,
+        headers,
+        jsonBody,
+        async (path, query, verb, extra, body) => {
+          const hasBody = !['GET', 'HEAD'].includes(verb);
+          const response = await callWithEnv(origins, `${path}${query}`, {
+            method: verb,
+            headers: { ...extra, ...(hasBody ? { 'Content-Type': 'application/json' } : {}) },
+            body: hasBody ? body : undefined,
+          });
+          const what = `${verb} ${path}${query} ${JSON.stringify(extra)}`;
+          expect(response.status, what).toBeLessThan(500);
+          const text = await response.text();
+          if (verb === 'HEAD' || response.status === 204 || (path === '/docs' && response.status === 200)) return;
+          expect(response.headers.get('Content-Type') ?? '', what).toMatch(/^application\/json/);
+          expect(() => JSON.parse(text), `${what}: ${text.slice(0, 200)}`).not.toThrow();
+          if (response.status === 405) expect(response.headers.get('Allow'), what).toMatch(/OPTIONS$/);
+        },
+      ),
+      { numRuns: RUNS * 8 },
+    );
+  });
 });
 
 describe('authorization, fuzzed', () => {
