@@ -31,7 +31,16 @@ export interface Settings {
   /** Seconds of clock skew tolerated when checking `exp`, `nbf` and `iat`. */
   readonly jwtLeeway: number;
   readonly activationExpirationDelta: number;
+  /** `response`: the link is in the 201 body (the tutorial); `email`: it is only mailed. */
   readonly activationDelivery: ActivationDelivery;
+  readonly passwordResetExpirationDelta: number;
+  /** How mail leaves: EMAIL_BACKEND, MAIL_FROM, and for `http` MAIL_HTTP_URL and the secret MAIL_API_KEY. */
+  readonly mail: Readonly<{
+    backend: 'binding' | 'http' | 'console';
+    from: string;
+    httpUrl: string | undefined;
+    apiKey: string | undefined;
+  }>;
   /** Public base URL without a trailing slash, e.g. `https://api.example.com`. */
   readonly siteUrl: string;
   readonly corsAllowedOrigins: readonly string[];
@@ -134,6 +143,9 @@ const optionalText = z.preprocess((value) => {
 }, z.string().optional());
 
 const ALGORITHM_PROBLEM = `must be one of ${JWT_ALGORITHMS.join(', ')}`;
+const EMAIL_BACKENDS = ['binding', 'http', 'console'] as const;
+const EMAIL_BACKEND_PROBLEM = `must be one of ${EMAIL_BACKENDS.join(', ')}`;
+const MAIL_FROM_PROBLEM = 'must be an email address (on a domain your mail sender accepts)';
 const DELIVERY_PROBLEM = 'must be "response" or "email"';
 
 const envSchema = z.object({
@@ -150,13 +162,12 @@ const envSchema = z.object({
   JWT_AUDIENCE: optionalText,
   JWT_LEEWAY: duration('0'),
   ACTIVATION_EXPIRATION_DELTA: duration('2h'),
-  ACTIVATION_DELIVERY: text(
-    DELIVERY_PROBLEM,
-    z.enum(['response', 'email'], { error: DELIVERY_PROBLEM }).refine((delivery) => delivery !== 'email', {
-      error: 'is "email", but email delivery is not available yet: use "response"',
-    }),
-    'response',
-  ),
+  ACTIVATION_DELIVERY: text(DELIVERY_PROBLEM, z.enum(['response', 'email'], { error: DELIVERY_PROBLEM }), 'response'),
+  PASSWORD_RESET_EXPIRATION_DELTA: duration('1h'),
+  EMAIL_BACKEND: text(EMAIL_BACKEND_PROBLEM, z.enum(EMAIL_BACKENDS, { error: EMAIL_BACKEND_PROBLEM }), 'binding'),
+  MAIL_FROM: text(MAIL_FROM_PROBLEM, z.email({ error: MAIL_FROM_PROBLEM }), 'noreply@example.com'),
+  MAIL_HTTP_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+  MAIL_API_KEY: optionalText,
   SITE_URL: siteUrl,
   CORS_ALLOWED_ORIGINS: origins,
   JWT_REVOCATION_CHECK: boolean('false'),
@@ -171,6 +182,15 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     throw new SettingsError(String(issue!.path[0]), issue!.message);
   }
   const vars = result.data;
+  if (vars.EMAIL_BACKEND === 'http' && !vars.MAIL_HTTP_URL) {
+    throw new SettingsError('MAIL_HTTP_URL', 'is not set: EMAIL_BACKEND "http" posts each message there');
+  }
+  if (vars.EMAIL_BACKEND === 'http' && !vars.MAIL_API_KEY) {
+    throw new SettingsError(
+      'MAIL_API_KEY',
+      'is not set: run `wrangler secret put MAIL_API_KEY` for EMAIL_BACKEND "http"',
+    );
+  }
   return Object.freeze({
     jwtAlgorithm: vars.JWT_ALGORITHM,
     jwtKeys: Object.freeze(parseKeyMaterial(vars.JWT_SECRET, vars.JWT_ALGORITHM)),
@@ -183,6 +203,13 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     jwtLeeway: vars.JWT_LEEWAY,
     activationExpirationDelta: vars.ACTIVATION_EXPIRATION_DELTA,
     activationDelivery: vars.ACTIVATION_DELIVERY,
+    passwordResetExpirationDelta: vars.PASSWORD_RESET_EXPIRATION_DELTA,
+    mail: Object.freeze({
+      backend: vars.EMAIL_BACKEND,
+      from: vars.MAIL_FROM,
+      httpUrl: vars.MAIL_HTTP_URL,
+      apiKey: vars.MAIL_API_KEY,
+    }),
     siteUrl: vars.SITE_URL,
     corsAllowedOrigins: Object.freeze(vars.CORS_ALLOWED_ORIGINS),
     jwtRevocationCheck: vars.JWT_REVOCATION_CHECK,

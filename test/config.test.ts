@@ -51,6 +51,8 @@ describe('parseSettings', () => {
       corsAllowedOrigins: [],
       jwtRevocationCheck: false,
       registrationOpen: true,
+      passwordResetExpirationDelta: 3600,
+      mail: { backend: 'binding', from: 'noreply@example.com', httpUrl: undefined, apiKey: undefined },
     });
   });
 

@@ -22,6 +22,11 @@ export const users = sqliteTable('users', {
   tokenVersion: integer().notNull().default(0),
   /** The `jti` of the one activation link that may still activate this user; cleared once used. */
   activationJti: text(),
+  /**
+   * When that link expires: past it, a never-activated account no longer holds its username or
+   * email, and registering again replaces it.
+   */
+  activationExpiresAt: integer({ mode: 'timestamp_ms' }),
 });
 
 export const tasks = sqliteTable(

@@ -3,7 +3,7 @@
  * that let another statement check a user in the same round trip (a token outlives its user's
  * state, so writes check their caller inside the write).
  */
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNotNull, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client';
 import { users } from './schema';
 
@@ -61,3 +61,34 @@ export type UserView = { id: number; username: string; email: string | null; tas
 
 export const selectUserView = (db: Database, id: number, mayReadEmail: SQL) =>
   db.select(userView(mayReadEmail)).from(users).where(eq(users.id, id));
+
+/**
+ * A never-activated account whose activation link has expired (`activationLifetime` seconds
+ * after it joined, for rows from before `activation_expires_at` existed): it holds nothing, and a
+ * new registration of its username or email replaces it.
+ */
+export const isStaleRegistration = (now: Date, activationLifetime: number): SQL =>
+  sql`(${users.isActive} = 0 and ${users.activationJti} is not null and coalesce(${users.activationExpiresAt}, ${users.dateJoined} + ${activationLifetime * 1000}) < ${now.getTime()})`;
+
+/**
+ * A fresh activation link for the never-activated accounts of `email` or `username` (a staff-
+ * deactivated account has no link to renew): the new `jti` replaces the old one, which stops
+ * working. Answers the accounts to mail.
+ */
+export const renewActivation = (
+  db: Database,
+  target: { email?: string; username?: string },
+  jti: string,
+  expiresAt: Date,
+) =>
+  db
+    .update(users)
+    .set({ activationJti: jti, activationExpiresAt: expiresAt })
+    .where(
+      and(
+        target.email !== undefined ? eq(users.email, target.email) : eq(users.username, target.username ?? ''),
+        eq(users.isActive, false),
+        isNotNull(users.activationJti),
+      ),
+    )
+    .returning({ id: users.id, username: users.username, email: users.email });

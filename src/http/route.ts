@@ -129,8 +129,9 @@ function allowedMethods(routes: readonly Route[]): string[] {
 }
 
 /**
- * Serves every route, then gives each path an answer for the methods it does not serve:
- * OPTIONS lists the allowed ones (204 with `Allow`), anything else is DRF's 405.
+ * Serves every route, and gives each path an answer for the methods it does not serve: OPTIONS
+ * lists the allowed ones (204 with `Allow`), anything else is DRF's 405. Paths without parameters
+ * come first, so that `/api-activate/resend/` is never taken for an `/api-activate/{token}/`.
  */
 export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): void {
   const routesByPath = new Map<string, Route[]>();
@@ -138,7 +139,10 @@ export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): voi
     const path = honoPath(route.path);
     routesByPath.set(path, [...(routesByPath.get(path) ?? []), route]);
   }
-  for (const [path, pathRoutes] of routesByPath) {
+  const hasParameter = (path: string) => path.includes(':');
+  const paths = [...routesByPath.keys()].sort((a, b) => Number(hasParameter(a)) - Number(hasParameter(b)));
+  for (const path of paths) {
+    const pathRoutes = routesByPath.get(path)!;
     const allowed = allowedMethods(pathRoutes);
     for (const route of pathRoutes) {
       const middleware = [
@@ -147,9 +151,6 @@ export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): voi
       ];
       app.on([route.method.toUpperCase()], [path], ...middleware, handle(route, allowed));
     }
-  }
-  for (const [path, pathRoutes] of routesByPath) {
-    const allowed = allowedMethods(pathRoutes);
     app.all(path, (c) => {
       if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allowed.join(', ') });
       throw methodNotAllowed(c.req.method, allowed);

@@ -52,7 +52,11 @@ export const responses = {
   TaskPage: component('TaskPage', page(task)),
   UserPage: component('UserPage', page(user)),
   Token: component('Token', z.object({ token: z.string().meta({ description: 'An access token (JWT).' }) })),
-  ConfirmationUrl: component('ConfirmationUrl', z.object({ confirmation_url: absoluteUrl })),
+  Registered: component(
+    'Registered',
+    z.union([z.object({ confirmation_url: absoluteUrl }), z.object({ detail: z.string() })]),
+    'The activation link (ACTIVATION_DELIVERY=response), or a message saying it was mailed (email).',
+  ),
   UserActivated: component('UserActivated', z.tuple([z.literal('User Activated')])),
   ApiRoot: component('ApiRoot', z.record(z.string(), absoluteUrl), 'Absolute links to what the API serves.'),
   Jwks: component(

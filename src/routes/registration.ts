@@ -1,5 +1,5 @@
 /** The tutorial's sign-up: register an inactive user, then activate it with the mailed (or answered) link. */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { unauthorizedOnTokenError } from '../auth/middleware';
@@ -9,16 +9,34 @@ import { issueActivationToken, verifyActivationToken } from '../auth/tokens';
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation } from '../db/client';
 import { users } from '../db/schema';
+import { isStaleRegistration, renewActivation } from '../db/users';
 import { detail, fieldErrors, invalidToken } from '../drf/errors';
-import { emailField, passwordField, usernameField } from '../drf/fields';
+import { charField, emailField, passwordField, USERNAME_MAX_LENGTH, usernameField } from '../drf/fields';
 import type { AppEnv } from '../env';
+import { throttle } from '../http/rate-limit';
 import { defineRoute } from '../http/route';
 import { MAX_TOKEN_LENGTH } from '../limits';
+import { sendAfterResponse } from '../mail/mailer';
+import { activationMail } from '../mail/messages';
 import { tokenBody } from './token-body';
 
 const registerBody = z.object({ username: usernameField(), password: passwordField(), email: emailField() });
+const resendBody = z
+  .object({ email: emailField().optional(), username: charField({ maxLength: USERNAME_MAX_LENGTH }).optional() })
+  .refine((body) => body.email !== undefined || body.username !== undefined, {
+    error: 'Give the email or the username of the account.',
+  });
 
 const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/api-activate/${token}/`;
+/** The app's confirm page, which POSTs the token: mail scanners pre-open GET links. */
+const appActivationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/app/activate/${token}`;
+/** The link to mail: the app's page in email mode, the tutorial's GET link otherwise. */
+const mailedActivationUrl = (settings: Settings, token: string) =>
+  settings.activationDelivery === 'email' ? appActivationUrl(settings, token) : activationUrl(settings, token);
+
+const RESEND_ANSWER = 'If an account with that email or username is waiting for activation, a new link is on its way.';
+
+const ACTIVATION_MAILED = 'Check your email for a link to activate your account.';
 
 /** Activates the user the token names, once: the stored `jti` is cleared in the same statement. */
 async function activate(c: Context<AppEnv>, token: string) {
@@ -38,12 +56,14 @@ export const registrationRoutes = [
     method: 'post',
     path: '/api-register/',
     tag: 'auth',
-    summary: 'Register an inactive user; the answer holds the activation link',
-    description: "The password must pass Django's default validators; 403 when REGISTRATION_OPEN is false.",
+    summary: 'Register an inactive user; the answer holds the activation link, or it is mailed',
+    description:
+      "The password must pass Django's default validators; 403 when REGISTRATION_OPEN is false. " +
+      'With ACTIVATION_DELIVERY=email the answer is `{"detail"}` and the link goes to the email address.',
     auth: 'none',
     rateLimit: 'register',
     body: registerBody,
-    responses: { 201: 'ConfirmationUrl', 403: 'Detail' },
+    responses: { 201: 'Registered', 403: 'Detail' },
     handler: async (c, input) => {
       const settings = c.var.settings;
       if (!settings.registrationOpen) throw detail(403, 'Registration is closed.');
@@ -51,12 +71,28 @@ export const registrationRoutes = [
       const problems = passwordProblems(password, { username, email });
       if (problems.length > 0) throw fieldErrors({ password: problems });
       const activationJti = crypto.randomUUID();
+      const now = new Date();
+      const activationExpiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
+      const passwordHash = await hashPassword(password);
+      const db = getDb(c.env.DB);
       let created: { id: number } | undefined;
       try {
-        [created] = await getDb(c.env.DB)
-          .insert(users)
-          .values({ username, email, password: await hashPassword(password), isActive: false, activationJti })
-          .returning({ id: users.id });
+        // One round trip: a never-activated account whose link expired gives up its username
+        // and email to this registration; any other holder of the username makes it fail.
+        [, [created]] = await db.batch([
+          db
+            .delete(users)
+            .where(
+              and(
+                or(eq(users.username, username), eq(users.email, email)),
+                isStaleRegistration(now, settings.activationExpirationDelta),
+              ),
+            ),
+          db
+            .insert(users)
+            .values({ username, email, password: passwordHash, isActive: false, activationJti, activationExpiresAt })
+            .returning({ id: users.id }),
+        ]);
       } catch (error) {
         // The unique index settles concurrent registrations of one name: one wins, the rest land here.
         if (isConstraintViolation(error, 'UNIQUE constraint failed: users.username')) {
@@ -64,8 +100,15 @@ export const registrationRoutes = [
         }
         throw error;
       }
-      const token = await issueActivationToken(created!.id, activationJti, settings);
-      return c.json({ confirmation_url: activationUrl(settings, token) }, 201);
+      const token = await issueActivationToken(created!.id, activationJti, settings, now);
+      if (settings.activationDelivery === 'response') {
+        return c.json({ confirmation_url: activationUrl(settings, token) }, 201);
+      }
+      await sendAfterResponse(
+        c,
+        activationMail(email, username, mailedActivationUrl(settings, token), settings.activationExpirationDelta),
+      );
+      return c.json({ detail: ACTIVATION_MAILED }, 201);
     },
   }),
   defineRoute({
@@ -89,5 +132,36 @@ export const registrationRoutes = [
     body: tokenBody,
     responses: { 200: 'UserActivated', 401: 'Detail' },
     handler: async (c, input) => activate(c, (await input.body()).token),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api-activate/resend/',
+    tag: 'auth',
+    summary: 'Mail a fresh activation link to a never-activated account',
+    description:
+      'Body `{"email"}` or `{"username"}`. The same answer whether or not an account matches; the older ' +
+      'link stops working. Accounts that staff deactivated get nothing.',
+    auth: 'none',
+    rateLimit: 'resend',
+    body: resendBody,
+    responses: { 200: 'Detail' },
+    handler: async (c, input) => {
+      const settings = c.var.settings;
+      const body = await input.body();
+      const target = body.email !== undefined ? { email: body.email } : { username: body.username!.normalize('NFKC') };
+      await throttle(c, 'RATE_LIMIT_USERNAME', `resend:${target.email ?? target.username}`);
+      const now = new Date();
+      const jti = crypto.randomUUID();
+      const expiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
+      for (const account of await renewActivation(getDb(c.env.DB), target, jti, expiresAt)) {
+        const token = await issueActivationToken(account.id, jti, settings, now);
+        const link = mailedActivationUrl(settings, token);
+        await sendAfterResponse(
+          c,
+          activationMail(account.email, account.username, link, settings.activationExpirationDelta),
+        );
+      }
+      return c.json({ detail: RESEND_ANSWER });
+    },
   }),
 ];

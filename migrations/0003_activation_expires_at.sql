@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `activation_expires_at` integer;

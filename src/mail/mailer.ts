@@ -1,0 +1,64 @@
+/**
+ * Sends mail through the backend EMAIL_BACKEND names, after the response: the request never
+ * waits on a mail provider, and a failure is logged with the request id, never lost silently
+ * and never a lost account (the user can ask again).
+ */
+import type { Context } from 'hono';
+import type { Settings } from '../config';
+import type { AppEnv } from '../env';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** The one link the mail carries: the console backend logs it, and nothing else. */
+  link: string;
+}
+
+/** A mail provider that refused a message. */
+class MailError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MailError';
+  }
+}
+
+type Send = (mail: Mail, settings: Settings, env: Env) => Promise<void>;
+
+const backends: Record<Settings['mail']['backend'], Send> = {
+  binding: async ({ to, subject, text, html }, { mail }, env) => {
+    await env.EMAIL.send({ from: mail.from, to, subject, text, html });
+  },
+  // One request to an HTTP mail API; no provider SDK (30+ KiB of bundle for one fetch).
+  http: async ({ to, subject, text, html }, { mail }) => {
+    const response = await fetch(mail.httpUrl!, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${mail.apiKey}` },
+      body: JSON.stringify({ from: mail.from, to, subject, text, html }),
+    });
+    if (!response.ok) throw new MailError(`the mail API answered ${response.status}`);
+  },
+  console: async ({ subject, link }) => {
+    console.log(JSON.stringify({ message: 'Mail (EMAIL_BACKEND=console)', subject, link }));
+  },
+};
+
+/** Sends `mail` once the response is on its way (inline when there is no execution context). */
+export async function sendAfterResponse(c: Context<AppEnv>, mail: Mail): Promise<void> {
+  const requestId = c.get('requestId');
+  const sending = backends[c.var.settings.mail.backend](mail, c.var.settings, c.env).catch((error: unknown) => {
+    // The class and the provider's status only: never the address, the link or the body.
+    const reason = error instanceof MailError ? error.message : error instanceof Error ? error.name : typeof error;
+    console.error(JSON.stringify({ requestId, message: 'Sending mail failed', subject: mail.subject, reason }));
+  });
+  let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+  try {
+    const executionCtx = c.executionCtx;
+    waitUntil = (promise) => executionCtx.waitUntil(promise);
+  } catch {
+    waitUntil = undefined; // app.request() in a script or a test: no context to wait on
+  }
+  if (waitUntil) waitUntil(sending);
+  else await sending;
+}
