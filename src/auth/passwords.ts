@@ -116,3 +116,17 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   await verifyPassword(password, DUMMY_HASH);
   return false;
 }
+
+/**
+ * A short digest of a stored hash, for a password reset link: it names the password the link may
+ * replace without revealing anything about it. Compare with `fingerprintsMatch`.
+ */
+export async function passwordFingerprint(encoded: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(encoded)));
+  return toBase64(digest.slice(0, 16));
+}
+
+export const fingerprintsMatch = (a: string, b: string) => {
+  const encoder = new TextEncoder();
+  return constantTimeEqual(encoder.encode(a), encoder.encode(b));
+};

@@ -11,11 +11,12 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload }
 import type { Settings } from '../config';
 import { keyRing } from './keys';
 
-type TokenKind = 'access' | 'activation';
+type TokenKind = 'access' | 'activation' | 'reset';
 
 const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
   activation: 'activation+jwt',
+  reset: 'password-reset+jwt',
 };
 
 /** Why a token was refused: `expired` (its `exp` has passed) or `invalid` (anything else). */
@@ -165,6 +166,30 @@ export async function verifyAccessToken(token: string, settings: Settings, now =
     (origIat === undefined || (isSafeInteger(origIat) && origIat <= iat!));
   if (!claimsAreValid) throw new TokenError('invalid');
   return { userId: payload.user_id, username, isStaff, tokenVersion, origIat, iat: iat!, exp: exp!, jti: payload.jti };
+}
+
+/**
+ * A password reset token. `passwordFingerprint` ties it to the password the user has now: once the
+ * password changes (by this link or any other way) every link issued before is dead.
+ */
+export function issuePasswordResetToken(
+  userId: number,
+  passwordFingerprint: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<string> {
+  const claims = { user_id: userId, pwd: passwordFingerprint };
+  return sign('reset', claims, userId, settings.passwordResetExpirationDelta, settings, now, crypto.randomUUID());
+}
+
+export async function verifyPasswordResetToken(
+  token: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<{ userId: number; passwordFingerprint: string }> {
+  const payload = await verify('reset', token, settings.passwordResetExpirationDelta, settings, now);
+  if (typeof payload.pwd !== 'string') throw new TokenError('invalid');
+  return { userId: payload.user_id, passwordFingerprint: payload.pwd };
 }
 
 export async function verifyActivationToken(

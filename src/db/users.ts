@@ -92,3 +92,17 @@ export const renewActivation = (
       ),
     )
     .returning({ id: users.id, username: users.username, email: users.email });
+
+/** The active accounts of `email` (emails are not unique), with what a reset link needs. */
+export const findActiveByEmail = (db: Database, email: string) =>
+  db.query.users.findMany({
+    columns: { id: true, username: true, email: true, password: true },
+    where: and(eq(users.email, email), eq(users.isActive, true)),
+  });
+
+/** What confirming a password reset needs of the user a link names. */
+export const findResetTarget = (db: Database, id: number) =>
+  db.query.users.findFirst({
+    columns: { id: true, username: true, email: true, password: true, isActive: true },
+    where: eq(users.id, id),
+  });

@@ -2,6 +2,7 @@
 import type { Route } from '../http/route';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
+import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
 import { rootRoutes } from './root';
 import { taskRoutes } from './tasks';
@@ -12,6 +13,7 @@ const apiRoutes: readonly Route[] = [
   ...rootRoutes,
   ...registrationRoutes,
   ...tokenRoutes,
+  ...passwordResetRoutes,
   ...jwksRoutes,
   ...taskRoutes,
   ...userRoutes,
