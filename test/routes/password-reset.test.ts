@@ -1,6 +1,10 @@
 /** Password reset by email, through the real app, the real binding (pass-through spy) and D1. */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hashPassword } from '../../src/auth/passwords';
+import { getDb } from '../../src/db/client';
+import { users } from '../../src/db/schema';
 import {
   accessTokenFor,
   activationTokenFor,
@@ -104,6 +108,50 @@ describe('POST /auth/password/reset/', () => {
     const response = await confirm(token);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual(INVALID_LINK);
+  });
+
+  it('sets nothing when the password changed between the check and the write (a concurrent use)', async () => {
+    const user = await createUser();
+    const { token } = await resetLink(`${user.username}@example.com`);
+    const concurrentHash = await hashPassword('set by a concurrent request', 1);
+    // A D1 binding on which another request changes the password just before our write runs.
+    const racing = new Proxy(env.DB, {
+      get(target, property) {
+        if (property !== 'prepare') return Reflect.get(target, property, target);
+        return (query: string) => {
+          const statement = target.prepare(query);
+          if (!query.startsWith('update "users" set "password"')) return statement;
+          const changeFirst = () =>
+            getDb(target).update(users).set({ password: concurrentHash }).where(eq(users.id, user.id));
+          return new Proxy(statement, {
+            get(inner, name) {
+              const value = Reflect.get(inner, name, inner);
+              if (name === 'bind') return (...args: unknown[]) => wrap(value.apply(inner, args));
+              return typeof value === 'function' ? value.bind(inner) : value;
+            },
+          });
+          function wrap(bound: D1PreparedStatement): D1PreparedStatement {
+            return new Proxy(bound, {
+              get(inner, name) {
+                const value = Reflect.get(inner, name, inner);
+                if (['all', 'raw', 'run', 'first'].includes(name as string)) {
+                  return async (...args: unknown[]) => (await changeFirst(), value.apply(inner, args));
+                }
+                return typeof value === 'function' ? value.bind(inner) : value;
+              },
+            });
+          }
+        };
+      },
+    });
+    const response = await callWithEnv({ DB: racing }, '/auth/password/reset/confirm/', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token, new_password: 'a brand new passphrase' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(INVALID_LINK);
+    expect(await obtainToken(user.username, 'set by a concurrent request')).toMatch(/^ey/);
   });
 
   it('applies the password rules', async () => {
