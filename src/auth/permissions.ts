@@ -8,7 +8,7 @@
  */
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { isActiveStaff, isActiveUser } from '../db/users';
+import { isActiveStaff, isActiveUser, type Visibility } from '../db/users';
 import { userDisabled, userNotFound, type ApiError } from '../drf/errors';
 import type { AuthUser } from '../env';
 
@@ -39,6 +39,8 @@ export const staffNowCondition = (user: AuthUser): SQL => (user.isStaff ? isActi
 export const ownerOrStaffCondition = (user: AuthUser, ownerColumn: SQLiteColumn): SQL =>
   and(isActiveUser(user.id), or(eq(ownerColumn, user.id), staffNowCondition(user)))!;
 
-/** May `viewer` read the email of the user row in the query (its own, or staff now)? */
-export const mayReadEmailCondition = (viewer: AuthUser | null): SQL =>
-  viewer ? sql`(users.id = ${viewer.id} or ${staffNowCondition(viewer)})` : sql`0`;
+/** What `viewer` may read of the user row in the query: its own email, or everything as staff now. */
+export const visibleTo = (viewer: AuthUser | null): Visibility =>
+  viewer
+    ? { email: sql`(users.id = ${viewer.id} or ${staffNowCondition(viewer)})`, accountState: staffNowCondition(viewer) }
+    : { email: sql`0`, accountState: sql`0` };

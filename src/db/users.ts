@@ -41,15 +41,23 @@ export const isActiveStaff = (id: number): SQL<number> =>
 export const userExists = (id: number): SQL<number> =>
   sql<number>`exists(select 1 from users as chosen where chosen.id = ${id})`;
 
+/** SQL over the user row: may the viewer read its email, and its `is_active` / `is_staff`? */
+export interface Visibility {
+  email: SQL;
+  accountState: SQL;
+}
+
 /**
- * The columns a user is shown with: the email only where `mayReadEmail` (SQL over the row) holds,
+ * The columns a user is shown with: the email and the account state only where `visible` says,
  * and the user's task ids as a JSON array, in the same query.
  */
-export function userView(mayReadEmail: SQL) {
+export function userView(visible: Visibility) {
   return {
     id: users.id,
     username: users.username,
-    email: sql<string | null>`case when ${mayReadEmail} then users.email end`.as('visible_email'),
+    email: sql<string | null>`case when ${visible.email} then users.email end`.as('visible_email'),
+    isActive: sql<number | null>`case when ${visible.accountState} then users.is_active end`.as('visible_is_active'),
+    isStaff: sql<number | null>`case when ${visible.accountState} then users.is_staff end`.as('visible_is_staff'),
     taskIds:
       sql<string>`(select json_group_array(task_id) from (select t.id as task_id from tasks as t where t.person_id = users.id order by t.id))`.as(
         'task_ids',
@@ -57,10 +65,17 @@ export function userView(mayReadEmail: SQL) {
   };
 }
 
-export type UserView = { id: number; username: string; email: string | null; taskIds: string };
+export type UserView = {
+  id: number;
+  username: string;
+  email: string | null;
+  isActive: number | null;
+  isStaff: number | null;
+  taskIds: string;
+};
 
-export const selectUserView = (db: Database, id: number, mayReadEmail: SQL) =>
-  db.select(userView(mayReadEmail)).from(users).where(eq(users.id, id));
+export const selectUserView = (db: Database, id: number, visible: Visibility) =>
+  db.select(userView(visible)).from(users).where(eq(users.id, id));
 
 /**
  * A never-activated account whose activation link has expired (`activationLifetime` seconds

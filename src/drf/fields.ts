@@ -143,3 +143,52 @@ export const queryUserIdField = () =>
       return id;
     })
     .meta({ type: 'integer', minimum: 1 });
+
+const TRUE_VALUES = new Set<unknown>([
+  true,
+  1,
+  '1',
+  't',
+  'T',
+  'y',
+  'Y',
+  'yes',
+  'Yes',
+  'YES',
+  'true',
+  'True',
+  'TRUE',
+  'on',
+  'On',
+  'ON',
+]);
+const FALSE_VALUES = new Set<unknown>([
+  false,
+  0,
+  '0',
+  'f',
+  'F',
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'false',
+  'False',
+  'FALSE',
+  'off',
+  'Off',
+  'OFF',
+]);
+
+/** Like DRF's BooleanField: true/false and the words and digits Django reads as them. */
+export const booleanField = () =>
+  z
+    .unknown()
+    .transform((value, ctx) => {
+      if (TRUE_VALUES.has(value)) return true;
+      if (FALSE_VALUES.has(value)) return false;
+      ctx.addIssue({ code: 'custom', message: presenceMessage(value) ?? 'Must be a valid boolean.', input: value });
+      return z.NEVER;
+    })
+    .meta({ type: 'boolean' });

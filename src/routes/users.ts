@@ -1,6 +1,7 @@
 /**
  * The user resource: anyone lists and reads users (email only for the user itself and staff,
- * the password never); `/users/me/` reads and changes the caller. Registration stays at
+ * the account state only for staff, the password never); `/users/me/` reads and changes the
+ * caller; staff activate, deactivate, promote, demote and delete users. Registration stays at
  * /api-register/, so there is no public user creation here.
  */
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
@@ -12,9 +13,9 @@ import type { Settings } from '../config';
 import { getDb } from '../db/client';
 import { users } from '../db/schema';
 import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
-import { fieldErrors, notFound, userNotFound } from '../drf/errors';
-import { inactiveCallerError, mayReadEmailCondition } from '../auth/permissions';
-import { emailField, passwordField } from '../drf/fields';
+import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type ApiError } from '../drf/errors';
+import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
+import { booleanField, emailField, passwordField } from '../drf/fields';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -32,22 +33,38 @@ const userPatchInput = z.object({
   current_password: passwordField().optional(),
 });
 
+const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staff: booleanField().optional() });
+
+/**
+ * Why a staff write on user `id` is refused, read on the error path only: 401 for a caller who is
+ * gone or deactivated, 403 for one who is not staff now, 404 for no such user.
+ */
+async function staffRefusal(c: Context<AppEnv>, caller: AuthUser, id: number): Promise<ApiError | undefined> {
+  const db = getDb(c.env.DB);
+  const [standing, target] = await Promise.all([findStanding(db, caller.id), findStanding(db, id)]);
+  const inactive = inactiveCallerError(standing);
+  if (inactive || !standing) return inactive;
+  if (!isStaffNow(caller, standing)) return permissionDenied();
+  return target ? undefined : notFound();
+}
+
 const WRONG_CURRENT_PASSWORD = 'Your old password was entered incorrectly. Please enter it again.';
 
-/** The email is in the row only when the viewer may read it (see userView). */
+/** The email and the account state are in the row only when the viewer may read them (see userView). */
 function serializeUser(user: UserView, settings: Settings) {
   return {
     id: user.id,
     url: `${settings.siteUrl}/users/${user.id}/`,
     username: user.username,
     ...(user.email === null ? {} : { email: user.email }),
+    ...(user.isActive === null ? {} : { is_active: Boolean(user.isActive), is_staff: Boolean(user.isStaff) }),
     tasks: JSON.parse(user.taskIds) as number[],
   };
 }
 
 /** The user, or `missing` when there is none (404 for a path id, 401 for the caller's own token). */
 async function showUser(c: Context<AppEnv>, id: number, viewer: AuthUser | null, missing: () => Error) {
-  const [user] = await selectUserView(getDb(c.env.DB), id, mayReadEmailCondition(viewer));
+  const [user] = await selectUserView(getDb(c.env.DB), id, visibleTo(viewer));
   if (!user) throw missing();
   return c.json(serializeUser(user, c.var.settings));
 }
@@ -90,7 +107,7 @@ export const userRoutes = [
         db,
         db.select({ count: count() }).from(users),
         db
-          .select(userView(mayReadEmailCondition(viewer)))
+          .select(userView(visibleTo(viewer)))
           .from(users)
           .orderBy(...ordering)
           .limit(limit)
@@ -138,7 +155,7 @@ export const userRoutes = [
           .set(changes)
           .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
           .returning({ id: users.id }),
-        selectUserView(db, user.id, mayReadEmailCondition(user)),
+        selectUserView(db, user.id, visibleTo(user)),
       ]);
       if (!updated) throw userNotFound();
       if (!changed) {
@@ -159,5 +176,70 @@ export const userRoutes = [
     auth: 'optional',
     responses: { 200: 'User' },
     handler: (c, { user, id }) => showUser(c, id(), user, notFound),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/users/{id}/',
+    tag: 'users',
+    summary: 'Activate, deactivate, promote or demote a user (staff)',
+    description:
+      "Body `is_active` and/or `is_staff`. Deactivating or demoting ends the user's refresh chains at once. " +
+      'Staff cannot deactivate or demote themselves.',
+    auth: 'required',
+    body: staffPatchInput,
+    responses: { 200: 'User', 403: 'Detail' },
+    handler: async (c, { user, id: pathId, body }) => {
+      const id = pathId();
+      const input = await body().catch(async (error: unknown) => {
+        throw (await staffRefusal(c, user, id)) ?? error;
+      });
+      if (id === user.id && (input.is_active === false || input.is_staff === false)) {
+        throw fieldErrors({
+          [input.is_active === false ? 'is_active' : 'is_staff']: ['Staff cannot deactivate or demote themselves.'],
+        });
+      }
+      const changes: { isActive?: boolean; isStaff?: boolean; tokenVersion?: SQL } = {
+        isActive: input.is_active,
+        isStaff: input.is_staff,
+      };
+      // Losing access ends every refresh chain of that user, as logout does.
+      if (input.is_active === false || input.is_staff === false) changes.tokenVersion = sql`${users.tokenVersion} + 1`;
+      const db = getDb(c.env.DB);
+      const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
+      const [[changed], [shown]] = await db.batch([
+        hasChanges
+          ? db
+              .update(users)
+              .set(changes)
+              .where(and(eq(users.id, id), staffNowCondition(user)))
+              .returning({ id: users.id })
+          : db
+              .select({ id: users.id })
+              .from(users)
+              .where(and(eq(users.id, id), staffNowCondition(user))),
+        selectUserView(db, id, visibleTo(user)),
+      ]);
+      if (!changed || !shown) throw (await staffRefusal(c, user, id)) ?? notFound();
+      return c.json(serializeUser(shown, c.var.settings));
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/users/{id}/',
+    tag: 'users',
+    summary: 'Delete a user and their tasks (staff)',
+    description: 'Staff cannot delete themselves.',
+    auth: 'required',
+    responses: { 204: null, 403: 'Detail' },
+    handler: async (c, { user, id: pathId }) => {
+      const id = pathId();
+      if (id === user.id) throw detail(403, 'Staff cannot delete their own account.');
+      const [deleted] = await getDb(c.env.DB)
+        .delete(users)
+        .where(and(eq(users.id, id), staffNowCondition(user)))
+        .returning({ id: users.id });
+      if (!deleted) throw (await staffRefusal(c, user, id)) ?? notFound();
+      return c.body(null, 204);
+    },
   }),
 ];

@@ -33,16 +33,18 @@ describe('GET /users/<id>/', () => {
   it('shows the email to the user itself and to staff', async () => {
     const owner = await createUserWithToken();
     const staff = await createUserWithToken({ isStaff: true });
-    for (const token of [owner.token, staff.token]) {
-      const body = (await (await send('GET', `/users/${owner.id}/`, { token })).json()) as Record<string, unknown>;
-      expect(body).toEqual({
-        id: owner.id,
-        url: `${SITE_URL}/users/${owner.id}/`,
-        username: owner.username,
-        email: `${owner.username}@example.com`,
-        tasks: [],
-      });
-    }
+    const shown = {
+      id: owner.id,
+      url: `${SITE_URL}/users/${owner.id}/`,
+      username: owner.username,
+      email: `${owner.username}@example.com`,
+      tasks: [],
+    };
+    const asOwner = await send('GET', `/users/${owner.id}/`, { token: owner.token });
+    expect(await asOwner.json()).toEqual(shown);
+    // Staff also see the account state.
+    const asStaff = await send('GET', `/users/${owner.id}/`, { token: staff.token });
+    expect(await asStaff.json()).toEqual({ ...shown, is_active: true, is_staff: false });
   });
 
   it('answers 404 for an unknown or non-numeric id', async () => {
@@ -53,13 +55,11 @@ describe('GET /users/<id>/', () => {
     }
   });
 
-  it('offers no user creation or change here: registration stays at /api-register/', async () => {
+  it('offers no user creation or replacement here: registration stays at /api-register/', async () => {
     const user = await createUserWithToken({ isStaff: true });
     for (const [method, path] of [
       ['POST', '/users/'],
       ['PUT', `/users/${user.id}/`],
-      ['PATCH', `/users/${user.id}/`],
-      ['DELETE', `/users/${user.id}/`],
     ]) {
       const response = await send(method!, path!, {
         token: user.token,
