@@ -121,3 +121,7 @@ export const findResetTarget = (db: Database, id: number) =>
     columns: { id: true, username: true, email: true, password: true, isActive: true },
     where: eq(users.id, id),
   });
+
+/** Django's `last_login`, set at each successful login. */
+export const recordLogin = (db: Database, id: number, at: Date) =>
+  db.update(users).set({ lastLogin: at }).where(eq(users.id, id));

@@ -6,6 +6,7 @@
 import type { Context } from 'hono';
 import type { Settings } from '../config';
 import type { AppEnv } from '../env';
+import { afterResponse } from '../http/after-response';
 
 export interface Mail {
   to: string;
@@ -44,21 +45,13 @@ const backends: Record<Settings['mail']['backend'], Send> = {
   },
 };
 
-/** Sends `mail` once the response is on its way (inline when there is no execution context). */
-export async function sendAfterResponse(c: Context<AppEnv>, mail: Mail): Promise<void> {
-  const requestId = c.get('requestId');
-  const sending = backends[c.var.settings.mail.backend](mail, c.var.settings, c.env).catch((error: unknown) => {
-    // The class and the provider's status only: never the address, the link or the body.
-    const reason = error instanceof MailError ? error.message : error instanceof Error ? error.name : typeof error;
-    console.error(JSON.stringify({ requestId, message: 'Sending mail failed', subject: mail.subject, reason }));
-  });
-  let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
-  try {
-    const executionCtx = c.executionCtx;
-    waitUntil = (promise) => executionCtx.waitUntil(promise);
-  } catch {
-    waitUntil = undefined; // app.request() in a script or a test: no context to wait on
-  }
-  if (waitUntil) waitUntil(sending);
-  else await sending;
+/** Sends `mail` once the response is on its way (see afterResponse). */
+export function sendAfterResponse(c: Context<AppEnv>, mail: Mail): Promise<void> {
+  return afterResponse(
+    c,
+    'Sending mail',
+    () => backends[c.var.settings.mail.backend](mail, c.var.settings, c.env),
+    // The provider's status only: never the address, the link or the body.
+    (error) => (error instanceof MailError ? error.message : error instanceof Error ? error.name : typeof error),
+  );
 }

@@ -10,10 +10,11 @@ import { issueAccessToken, refreshHasExpired, TokenError, verifyAccessToken, typ
 import type { Settings } from '../config';
 import { getDb, type Database } from '../db/client';
 import { users } from '../db/schema';
-import { findLoginUser, findTokenUser } from '../db/users';
+import { findLoginUser, findTokenUser, recordLogin } from '../db/users';
 import { detail, nonFieldError, userNotFound } from '../drf/errors';
 import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
 import type { AppEnv } from '../env';
+import { afterResponse } from '../http/after-response';
 import { throttle } from '../http/rate-limit';
 import { defineRoute, type RouteInput } from '../http/route';
 import { tokenBody } from './token-body';
@@ -51,7 +52,10 @@ async function obtainToken(c: Context<AppEnv>, input: RouteInput<'none', undefin
     }
   }
   if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
-  return c.json({ token: await issueAccessToken(user, c.var.settings) });
+  const token = await issueAccessToken(user, c.var.settings);
+  // After the response: the login never waits on this write.
+  await afterResponse(c, 'Recording the login', () => recordLogin(getDb(c.env.DB), user.id, new Date()));
+  return c.json({ token });
 }
 
 const obtainRoute = (path: string, summary: string) =>

@@ -233,3 +233,22 @@ describe('POST /auth/verify_token/', () => {
     }
   });
 });
+
+describe('last_login', () => {
+  it('is set at each successful login, after the response (not on a failed one)', async () => {
+    const user = await createUser();
+    const lastLogin = async () =>
+      (await getDb(env.DB).query.users.findFirst({ columns: { lastLogin: true }, where: eq(users.id, user.id) }))!
+        .lastLogin;
+    await postJson('/api-auth/', { username: user.username, password: 'wrong password' });
+    expect(await lastLogin()).toBeNull();
+    const before = Date.now();
+    expect((await postJson('/api-auth/', { username: user.username, password: user.password })).status).toBe(200);
+    let recorded = await lastLogin();
+    for (let i = 0; i < 50 && recorded === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      recorded = await lastLogin();
+    }
+    expect(recorded!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+  });
+});
