@@ -12,22 +12,24 @@ log=$(mktemp)
 passed=0
 failed=0
 
+server=
+stop_server() { [ -n "$server" ] && { kill -TERM -- "-$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }; server=; }
+trap 'stop_server; rm -f "$log"' EXIT
+
 # Only the server this script starts counts: the port must be free before it starts, and if
 # npm start exits, nothing else may answer for it.
-node scripts/free-port.ts --check "$port" || { echo "port $port is already in use: the server there is not ours"; exit 1; }
-setsid npm start -- --port "$port" >"$log" 2>&1 &
-server=$!
-stop() { kill -TERM -- "-$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"; }
-trap stop EXIT
-
-for _ in $(seq 1 90); do
-  kill -0 "$server" 2>/dev/null || { echo "npm start exited:"; tail -30 "$log"; exit 1; }
-  curl -sf "$base/" >/dev/null 2>&1 && break
-  sleep 1
-done
-if ! curl -sf "$base/" >/dev/null 2>&1; then
+start_server() { # extra npm start arguments...
+  node scripts/free-port.ts --check "$port" || { echo "port $port is already in use: the server there is not ours"; exit 1; }
+  setsid npm start -- --port "$port" "$@" >"$log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 90); do
+    kill -0 "$server" 2>/dev/null || { echo "npm start exited:"; tail -30 "$log"; exit 1; }
+    curl -sf "$base/" >/dev/null 2>&1 && return
+    sleep 1
+  done
   echo "npm start did not serve $base within 90 s:"; tail -30 "$log"; exit 1
-fi
+}
+start_server
 
 check() { # name, expected substring, actual
   if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1: expected $2 in: $3"; fi
@@ -72,6 +74,35 @@ absent "... without echoing its value" "secret-looking-value" "$misconfigured"
 refused=$(timeout 120 npm run -s deploy -- --dry-run --var JWT_ALGORITHM:secret-looking-value 2>&1 || true)
 check "npm run deploy refuses a bad setting before wrangler runs" "npm run deploy: JWT_ALGORITHM must be one of" "$refused"
 absent "... without echoing its value" "secret-looking-value" "$refused"
+
+# The account lifecycle by email, as a developer clicks through it: npm start in email mode, each
+# link read from the local outbox (wrangler dev keeps every message; scripts/outbox.ts reads it).
+stop_server
+port=$(node scripts/free-port.ts)
+base="http://localhost:$port"
+start_server --var ACTIVATION_DELIVERY:email
+mailed="mailed_$(date +%s)_$RANDOM"
+address="$mailed@example.com"
+registered=$(post /api-register/ "{\"username\":\"$mailed\",\"password\":\"your_pass\",\"email\":\"$address\"}")
+check "email mode: register answers without the link" '"detail":"Check your email' "$registered"
+link=$(node scripts/outbox.ts "$base" "$address" /app/activate/ 2>&1 || true)
+check "email mode: the outbox holds the app's activation link" "$base/app/activate/ey" "$link"
+check "email mode: the app's confirm page POSTs the token" '["User Activated"]' "$(post /api-activate/ "{\"token\":\"${link##*/}\"}")"
+check "email mode: the user logs in" '"token":"ey' "$(post /api-auth/ "{\"username\":\"$mailed\",\"password\":\"your_pass\"}")"
+check "password reset: the same answer for any address" '"detail":"If an account uses that email' "$(post /auth/password/reset/ "{\"email\":\"$address\"}")"
+link=$(node scripts/outbox.ts "$base" "$address" /app/password-reset/ 2>&1 || true)
+check "password reset: the outbox holds the reset link" "$base/app/password-reset/ey" "$link"
+check "password reset: confirm sets the new password" '"detail":"Your password has been set' \
+  "$(post /auth/password/reset/confirm/ "{\"token\":\"${link##*/}\",\"new_password\":\"a new passphrase\"}")"
+token=$(json token <<<"$(post /api-auth/ "{\"username\":\"$mailed\",\"password\":\"a new passphrase\"}")")
+check "password reset: the user logs in with the new password" "ey" "$token"
+admin="admin_$(date +%s)_$RANDOM"
+npm run -s createsuperuser -- --username "$admin" --email admin@example.com --password admin-pass >/dev/null 2>&1 || true
+staff=$(json token <<<"$(post /api-auth/ "{\"username\":\"$admin\",\"password\":\"admin-pass\"}")")
+user_id=$(json user_id <<<"$(node -e 'console.log(Buffer.from(process.argv[1].split(".")[1], "base64url").toString())' "$token")")
+deactivated=$(curl -s -X PATCH -H 'Content-Type: application/json' -H "Authorization: Bearer $staff" -d '{"is_active":false}' "$base/users/$user_id/")
+check "staff deactivate the account" '"is_active":false' "$deactivated"
+check "... whose tokens then stop refreshing" 'User account is disabled.' "$(post /auth/refresh_token/ "{\"token\":\"$token\"}")"
 
 echo "smoke test: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]
