@@ -1,5 +1,6 @@
 /** Builds users, tokens and requests for tests; every test makes its own data with unique names. */
 import { env, exports } from 'cloudflare:workers';
+import { onTestFinished } from 'vitest';
 import { createApp } from '../src/app';
 import { hashPassword } from '../src/auth/passwords';
 import { issueAccessToken, issueActivationToken } from '../src/auth/tokens';
@@ -49,13 +50,44 @@ export function send(
   return call(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
+export interface SentMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+let recordingBinding: SendEmail | undefined;
+
+/**
+ * Records every message the app sends through the EMAIL binding, and still sends it through the
+ * real binding (or fails the first `failures`), until the test ends. Calls through callWithEnv
+ * use it (it runs without an execution context, so mail is sent before the response returns).
+ */
+export function recordMail({ failures = 0 } = {}): SentMail[] {
+  const sent: SentMail[] = [];
+  recordingBinding = {
+    send: async (message: SentMail) => {
+      sent.push(message);
+      if (sent.length <= failures) throw new Error('provider down: a@b.c');
+      return env.EMAIL.send(message);
+    },
+  } as unknown as SendEmail;
+  onTestFinished(() => {
+    recordingBinding = undefined;
+  });
+  return sent;
+}
+
 /** A request to a fresh app whose environment differs from wrangler.toml's by `overrides`. */
 export async function callWithEnv(
   overrides: Record<string, unknown>,
   path: string,
   init?: RequestInit,
 ): Promise<Response> {
-  return createApp().request(clientRequest(path, init), undefined, { ...env, ...overrides });
+  const mail = recordingBinding ? { EMAIL: recordingBinding } : {};
+  return createApp().request(clientRequest(path, init), undefined, { ...env, ...mail, ...overrides });
 }
 
 let counter = 0;

@@ -7,35 +7,12 @@ import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
-import { callWithEnv, createUser, SITE_URL, uniqueName } from '../helpers';
+import { callWithEnv, createUser, recordMail, SITE_URL, uniqueName, type SentMail } from '../helpers';
 
 const EMAIL_MODE = { ACTIVATION_DELIVERY: 'email' };
 const RESEND_ANSWER = {
   detail: 'If an account with that email or username is waiting for activation, a new link is on its way.',
 };
-
-interface SentMail {
-  from: string;
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-}
-
-// Taken once: a plain spy on the binding's RPC stub would break it, so the spy passes through.
-const bindingSend = env.EMAIL.send;
-const sendThroughBinding = (message: unknown) => Reflect.apply(bindingSend, env.EMAIL, [message]) as Promise<unknown>;
-
-/** Records every message sent through the binding, and still sends it (or fails the first `failures`). */
-function recordMail({ failures = 0 } = {}): SentMail[] {
-  const sent: SentMail[] = [];
-  vi.spyOn(env.EMAIL, 'send').mockImplementation(((message: SentMail) => {
-    sent.push(message);
-    if (sent.length <= failures) return Promise.reject(new Error('provider down: a@b.c'));
-    return sendThroughBinding(message);
-  }) as never);
-  return sent;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -247,6 +224,36 @@ describe('registering again', () => {
       });
       expect(response.status, username).toBe(400);
       expect(await response.json()).toEqual({ username: ['A user with that username already exists.'] });
+    }
+  });
+});
+
+describe('the pages the mailed links open', () => {
+  it('show a form that POSTs the token, and opening the page activates nothing', async () => {
+    const sent = recordMail();
+    const { username, response } = await registerByEmail();
+    expect(response.status, await response.clone().text()).toBe(201);
+    const [link, token] = linkIn(sent[0]!);
+    const page = await callWithEnv(EMAIL_MODE, new URL(link).pathname);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('Content-Type')).toMatch(/^text\/html/);
+    const markup = await page.text();
+    expect(markup).toContain('<form method="post" action="/api-activate/">');
+    expect(markup).toContain(`name="token" value="${token}"`);
+    expect(await row(username)).toMatchObject({ isActive: false });
+    const submitted = await callWithEnv(EMAIL_MODE, '/api-activate/', {
+      method: 'POST',
+      body: new URLSearchParams({ token: token! }),
+    });
+    expect(await submitted.json()).toEqual(['User Activated']);
+  });
+
+  it('escape what the path holds', async () => {
+    for (const path of ['/app/activate/', '/app/password-reset/']) {
+      const page = await callWithEnv({}, `${path}%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
+      const markup = await page.text();
+      expect(markup).not.toContain('<script>');
+      expect(markup).toContain('&quot;&gt;&lt;script&gt;');
     }
   });
 });

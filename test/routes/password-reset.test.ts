@@ -12,6 +12,7 @@ import {
   createUser,
   obtainToken,
   postJson,
+  recordMail,
   send,
   SITE_URL,
 } from '../helpers';
@@ -20,18 +21,6 @@ const REQUEST_ANSWER = { detail: 'If an account uses that email, a link to reset
 const INVALID_LINK = {
   token: ['The password reset link was invalid, possibly because it has already been used.'],
 };
-
-const bindingSend = env.EMAIL.send;
-const sendThroughBinding = (message: unknown) => Reflect.apply(bindingSend, env.EMAIL, [message]) as Promise<unknown>;
-
-function recordMail(): { to: string; subject: string; text: string }[] {
-  const sent: { to: string; subject: string; text: string }[] = [];
-  vi.spyOn(env.EMAIL, 'send').mockImplementation(((message: { to: string; subject: string; text: string }) => {
-    sent.push(message);
-    return sendThroughBinding(message);
-  }) as never);
-  return sent;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -188,3 +177,21 @@ describe('POST /auth/password/reset/', () => {
 });
 
 const createUserWithPassword = () => createUser({ password: 'the first passphrase' });
+
+describe('GET /app/password-reset/<token>', () => {
+  it('shows a form that POSTs the token and the new password, which sets it', async () => {
+    const user = await createUser();
+    const { token } = await resetLink(`${user.username}@example.com`);
+    const page = await callWithEnv({}, `/app/password-reset/${token}`);
+    const markup = await page.text();
+    expect(markup).toContain('<form method="post" action="/auth/password/reset/confirm/">');
+    expect(markup).toContain(`name="token" value="${token}"`);
+    expect(markup).toContain('name="new_password"');
+    const submitted = await callWithEnv({}, '/auth/password/reset/confirm/', {
+      method: 'POST',
+      body: new URLSearchParams({ token, new_password: 'a brand new passphrase' }),
+    });
+    expect(submitted.status).toBe(200);
+    expect(await obtainToken(user.username, 'a brand new passphrase')).toMatch(/^ey/);
+  });
+});
