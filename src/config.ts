@@ -166,7 +166,8 @@ const envSchema = z.object({
   PASSWORD_RESET_EXPIRATION_DELTA: duration('1h'),
   EMAIL_BACKEND: text(EMAIL_BACKEND_PROBLEM, z.enum(EMAIL_BACKENDS, { error: EMAIL_BACKEND_PROBLEM }), 'binding'),
   MAIL_FROM: text(MAIL_FROM_PROBLEM, z.email({ error: MAIL_FROM_PROBLEM }), 'noreply@example.com'),
-  MAIL_HTTP_URL: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+  // https only: the API key travels with every message.
+  MAIL_HTTP_URL: optionalText.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
   MAIL_API_KEY: optionalText,
   SITE_URL: siteUrl,
   CORS_ALLOWED_ORIGINS: origins,

@@ -4,30 +4,35 @@ import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
-export const users = sqliteTable('users', {
-  // AUTOINCREMENT: ids are never reused, so a token naming a deleted user never names a new one.
-  id: integer().primaryKey({ autoIncrement: true }),
-  username: text().notNull().unique(),
-  email: text().notNull().default(''),
-  /** Django format: pbkdf2_sha256$<iterations>$<salt>$<base64 hash>. */
-  password: text().notNull(),
-  isActive: integer({ mode: 'boolean' }).notNull().default(false),
-  isStaff: integer({ mode: 'boolean' }).notNull().default(false),
-  dateJoined: integer({ mode: 'timestamp_ms' }).notNull().default(now),
-  lastLogin: integer({ mode: 'timestamp_ms' }),
-  /**
-   * Carried in access tokens; raising it (logout, password change) ends every refresh chain of
-   * the user, and with JWT_REVOCATION_CHECK every token at once.
-   */
-  tokenVersion: integer().notNull().default(0),
-  /** The `jti` of the one activation link that may still activate this user; cleared once used. */
-  activationJti: text(),
-  /**
-   * When that link expires: past it, a never-activated account no longer holds its username or
-   * email, and registering again replaces it.
-   */
-  activationExpiresAt: integer({ mode: 'timestamp_ms' }),
-});
+export const users = sqliteTable(
+  'users',
+  {
+    // AUTOINCREMENT: ids are never reused, so a token naming a deleted user never names a new one.
+    id: integer().primaryKey({ autoIncrement: true }),
+    username: text().notNull().unique(),
+    email: text().notNull().default(''),
+    /** Django format: pbkdf2_sha256$<iterations>$<salt>$<base64 hash>. */
+    password: text().notNull(),
+    isActive: integer({ mode: 'boolean' }).notNull().default(false),
+    isStaff: integer({ mode: 'boolean' }).notNull().default(false),
+    dateJoined: integer({ mode: 'timestamp_ms' }).notNull().default(now),
+    lastLogin: integer({ mode: 'timestamp_ms' }),
+    /**
+     * Carried in access tokens; raising it (logout, password change) ends every refresh chain of
+     * the user, and with JWT_REVOCATION_CHECK every token at once.
+     */
+    tokenVersion: integer().notNull().default(0),
+    /** The `jti` of the one activation link that may still activate this user; cleared once used. */
+    activationJti: text(),
+    /**
+     * When that link expires: past it, a never-activated account no longer holds its username or
+     * email, and registering again replaces it.
+     */
+    activationExpiresAt: integer({ mode: 'timestamp_ms' }),
+  },
+  // Password reset, resend and re-registration find accounts by email, case-insensitively.
+  (table) => [index('users_email_lower_idx').on(sql`lower(${table.email})`)],
+);
 
 export const tasks = sqliteTable(
   'tasks',

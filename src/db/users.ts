@@ -3,7 +3,7 @@
  * that let another statement check a user in the same round trip (a token outlives its user's
  * state, so writes check their caller inside the write).
  */
-import { and, eq, isNotNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './client';
 import { users } from './schema';
 
@@ -77,18 +77,25 @@ export type UserView = {
 export const selectUserView = (db: Database, id: number, visible: Visibility) =>
   db.select(userView(visible)).from(users).where(eq(users.id, id));
 
+/** `email` matched as Django's `iexact` does, through the index on lower(email). */
+export const emailIs = (email: string): SQL => sql`lower(${users.email}) = lower(${email})`;
+
+/** A pending registration: never activated, its activation link still outstanding. */
+const isPending = (): SQL => sql`(${users.isActive} = 0 and ${users.activationJti} is not null)`;
+
 /**
  * A never-activated account whose activation link has expired (`activationLifetime` seconds
  * after it joined, for rows from before `activation_expires_at` existed): it holds nothing, and a
  * new registration of its username or email replaces it.
  */
 export const isStaleRegistration = (now: Date, activationLifetime: number): SQL =>
-  sql`(${users.isActive} = 0 and ${users.activationJti} is not null and coalesce(${users.activationExpiresAt}, ${users.dateJoined} + ${activationLifetime * 1000}) < ${now.getTime()})`;
+  sql`(${isPending()} and coalesce(${users.activationExpiresAt}, ${users.dateJoined} + ${activationLifetime * 1000}) < ${now.getTime()})`;
 
 /**
- * A fresh activation link for the never-activated accounts of `email` or `username` (a staff-
- * deactivated account has no link to renew): the new `jti` replaces the old one, which stops
- * working. Answers the accounts to mail.
+ * A fresh activation link for the newest pending registration of `email` or `username` (staff
+ * decisions clear the link, so a deactivated account has none to renew): the new `jti` replaces
+ * the old one, which stops working. One account at most, so one request sends one mail however
+ * many registrations name an address. Answers the account to mail, if any.
  */
 export const renewActivation = (
   db: Database,
@@ -100,19 +107,23 @@ export const renewActivation = (
     .update(users)
     .set({ activationJti: jti, activationExpiresAt: expiresAt })
     .where(
-      and(
-        target.email !== undefined ? eq(users.email, target.email) : eq(users.username, target.username ?? ''),
-        eq(users.isActive, false),
-        isNotNull(users.activationJti),
+      eq(
+        users.id,
+        sql`(select max(${users.id}) from ${users} where ${isPending()} and ${
+          target.email !== undefined ? emailIs(target.email) : eq(users.username, target.username ?? '')
+        })`,
       ),
     )
     .returning({ id: users.id, username: users.username, email: users.email });
 
-/** The active accounts of `email` (emails are not unique), with what a reset link needs. */
+/**
+ * The active accounts of `email` (emails are not unique) that have a usable password (Django's
+ * `!...` marks one that is not), with what a reset link needs.
+ */
 export const findActiveByEmail = (db: Database, email: string) =>
   db.query.users.findMany({
     columns: { id: true, username: true, email: true, password: true },
-    where: and(eq(users.email, email), eq(users.isActive, true)),
+    where: and(emailIs(email), eq(users.isActive, true), sql`${users.password} not like '!%'`),
   });
 
 /** What confirming a password reset needs of the user a link names. */

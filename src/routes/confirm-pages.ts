@@ -4,7 +4,15 @@
  * GET link therefore change nothing: only the button does.
  */
 import { html } from 'hono/html';
+import type { Context } from 'hono';
+import type { AppEnv } from '../env';
 import { defineRoute } from '../http/route';
+
+/** The pages hold a token: no cache may keep them. */
+const noStore = (c: Context<AppEnv>) => {
+  c.header('Cache-Control', 'no-store');
+  return c;
+};
 
 const page = (title: string, form: ReturnType<typeof html>) =>
   html`<!doctype html>
@@ -29,7 +37,7 @@ export const confirmPageRoutes = [
     auth: 'none',
     responses: { 200: 'Html' },
     handler: (c, { param }) =>
-      c.html(
+      noStore(c).html(
         page(
           'Activate your account',
           html`<form method="post" action="/api-activate/">
@@ -47,7 +55,7 @@ export const confirmPageRoutes = [
     auth: 'none',
     responses: { 200: 'Html' },
     handler: (c, { param }) =>
-      c.html(
+      noStore(c).html(
         page(
           'Choose a new password',
           html`<form method="post" action="/auth/password/reset/confirm/">

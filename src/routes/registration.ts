@@ -9,7 +9,7 @@ import { issueActivationToken, verifyActivationToken } from '../auth/tokens';
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation } from '../db/client';
 import { users } from '../db/schema';
-import { isStaleRegistration, renewActivation } from '../db/users';
+import { emailIs, isStaleRegistration, renewActivation } from '../db/users';
 import { detail, fieldErrors, invalidToken } from '../drf/errors';
 import { charField, emailField, passwordField, USERNAME_MAX_LENGTH, usernameField } from '../drf/fields';
 import type { AppEnv } from '../env';
@@ -30,9 +30,6 @@ const resendBody = z
 const activationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/api-activate/${token}/`;
 /** The app's confirm page, which POSTs the token: mail scanners pre-open GET links. */
 const appActivationUrl = (settings: Settings, token: string) => `${settings.siteUrl}/app/activate/${token}`;
-/** The link to mail: the app's page in email mode, the tutorial's GET link otherwise. */
-const mailedActivationUrl = (settings: Settings, token: string) =>
-  settings.activationDelivery === 'email' ? appActivationUrl(settings, token) : activationUrl(settings, token);
 
 const RESEND_ANSWER = 'If an account with that email or username is waiting for activation, a new link is on its way.';
 
@@ -84,7 +81,7 @@ export const registrationRoutes = [
             .delete(users)
             .where(
               and(
-                or(eq(users.username, username), eq(users.email, email)),
+                or(eq(users.username, username), emailIs(email)),
                 isStaleRegistration(now, settings.activationExpirationDelta),
               ),
             ),
@@ -106,7 +103,7 @@ export const registrationRoutes = [
       }
       await sendAfterResponse(
         c,
-        activationMail(email, username, mailedActivationUrl(settings, token), settings.activationExpirationDelta),
+        activationMail(email, username, appActivationUrl(settings, token), settings.activationExpirationDelta),
       );
       return c.json({ detail: ACTIVATION_MAILED }, 201);
     },
@@ -155,7 +152,7 @@ export const registrationRoutes = [
       const expiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
       for (const account of await renewActivation(getDb(c.env.DB), target, jti, expiresAt)) {
         const token = await issueActivationToken(account.id, jti, settings, now);
-        const link = mailedActivationUrl(settings, token);
+        const link = appActivationUrl(settings, token);
         await sendAfterResponse(
           c,
           activationMail(account.email, account.username, link, settings.activationExpirationDelta),

@@ -194,16 +194,31 @@ export const userRoutes = [
         throw (await staffRefusal(c, user, id)) ?? error;
       });
       if (id === user.id && (input.is_active === false || input.is_staff === false)) {
-        throw fieldErrors({
-          [input.is_active === false ? 'is_active' : 'is_staff']: ['Staff cannot deactivate or demote themselves.'],
-        });
+        // Only staff learn that rule; anyone else is refused as usual.
+        throw (
+          (await staffRefusal(c, user, id)) ??
+          fieldErrors({
+            [input.is_active === false ? 'is_active' : 'is_staff']: ['Staff cannot deactivate or demote themselves.'],
+          })
+        );
       }
-      const changes: { isActive?: boolean; isStaff?: boolean; tokenVersion?: SQL } = {
-        isActive: input.is_active,
-        isStaff: input.is_staff,
-      };
-      // Losing access ends every refresh chain of that user, as logout does.
-      if (input.is_active === false || input.is_staff === false) changes.tokenVersion = sql`${users.tokenVersion} + 1`;
+      const changes: {
+        isActive?: boolean;
+        isStaff?: boolean;
+        tokenVersion?: SQL;
+        activationJti?: null;
+        activationExpiresAt?: null;
+      } = { isActive: input.is_active, isStaff: input.is_staff };
+      if (input.is_active !== undefined) {
+        // Staff decide now: no activation link, old or resent, may change that, and the account
+        // is no longer a pending registration that a new one could replace.
+        changes.activationJti = null;
+        changes.activationExpiresAt = null;
+      }
+      // Losing access (SET reads the old values) ends every refresh chain of that user, as logout does.
+      const newValue = (value: boolean | undefined, column: SQL) =>
+        value === undefined ? column : sql`${value ? 1 : 0}`;
+      changes.tokenVersion = sql`${users.tokenVersion} + ((${users.isActive} = 1 and ${newValue(input.is_active, sql`${users.isActive}`)} = 0) or (${users.isStaff} = 1 and ${newValue(input.is_staff, sql`${users.isStaff}`)} = 0))`;
       const db = getDb(c.env.DB);
       const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
       const [[changed], [shown]] = await db.batch([
@@ -233,7 +248,8 @@ export const userRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
-      if (id === user.id) throw detail(403, 'Staff cannot delete their own account.');
+      if (id === user.id)
+        throw (await staffRefusal(c, user, id)) ?? detail(403, 'Staff cannot delete their own account.');
       const [deleted] = await getDb(c.env.DB)
         .delete(users)
         .where(and(eq(users.id, id), staffNowCondition(user)))

@@ -2,12 +2,22 @@
  * Activation by email, resend and re-registration, through the real app with the real
  * `send_email` binding (a pass-through spy records each message) and a real local D1.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
-import { callWithEnv, createUser, recordMail, SITE_URL, uniqueName, type SentMail } from '../helpers';
+import { createApp } from '../../src/app';
+import {
+  callWithEnv,
+  createUser,
+  createUserWithToken,
+  recordMail,
+  SITE_URL,
+  uniqueName,
+  type SentMail,
+} from '../helpers';
 
 const EMAIL_MODE = { ACTIVATION_DELIVERY: 'email' };
 const RESEND_ANSWER = {
@@ -255,5 +265,87 @@ describe('the pages the mailed links open', () => {
       expect(markup).not.toContain('<script>');
       expect(markup).toContain('&quot;&gt;&lt;script&gt;');
     }
+  });
+});
+
+describe('mail goes out after the response', () => {
+  it('the response does not wait for a slow mail provider', async () => {
+    const sent: string[] = [];
+    const slowBinding = {
+      send: async (message: { to: string }) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        sent.push(message.to);
+      },
+    };
+    const ctx = createExecutionContext();
+    const username = uniqueName('slow');
+    const response = await createApp().fetch(
+      new Request('http://api.test/api-register/', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': '10.9.9.9' },
+        body: JSON.stringify({ username, email: `${username}@example.com`, password: 'a long enough password' }),
+      }),
+      { ...env, ...EMAIL_MODE, EMAIL: slowBinding },
+      ctx,
+    );
+    expect(response.status).toBe(201);
+    expect(sent).toEqual([]);
+    await waitOnExecutionContext(ctx);
+    expect(sent).toEqual([`${username}@example.com`]);
+  });
+});
+
+describe('staff decisions and activation links', () => {
+  const asStaff = async () => (await createUserWithToken({ isStaff: true })).token;
+  const patch = async (token: string, id: number, body: unknown) =>
+    callWithEnv(EMAIL_MODE, `/users/${id}/`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+
+  it('a pending account that staff deactivate: its link, a resend and a new registration change nothing', async () => {
+    const sent = recordMail();
+    const { username, email } = await registerByEmail();
+    const pending = await row(username);
+    const [, token] = linkIn(sent[0]!);
+    expect((await patch(await asStaff(), pending!.id, { is_active: false })).status).toBe(200);
+
+    expect((await post(EMAIL_MODE, '/api-activate/', { token })).status).toBe(400);
+    expect(await post(EMAIL_MODE, '/api-activate/resend/', { email }).then((r) => r.json())).toEqual(RESEND_ANSWER);
+    expect(sent).toHaveLength(1);
+    await getDb(env.DB)
+      .update(users)
+      .set({ dateJoined: new Date(0) })
+      .where(eq(users.id, pending!.id));
+    const again = await post(EMAIL_MODE, '/api-register/', { username, email, password: 'another long password' });
+    expect(again.status).toBe(400);
+    expect((await row(username))!.id).toBe(pending!.id);
+  });
+
+  it('an account that staff activated, then deactivated, is never re-activated by its old link', async () => {
+    const sent = recordMail();
+    const { username } = await registerByEmail();
+    const { id } = (await row(username))!;
+    const [, token] = linkIn(sent[0]!);
+    const staff = await asStaff();
+    expect((await patch(staff, id, { is_active: true })).status).toBe(200);
+    expect((await patch(staff, id, { is_active: false })).status).toBe(200);
+    expect((await post(EMAIL_MODE, '/api-activate/', { token })).status).toBe(400);
+    expect((await row(username))!.isActive).toBe(false);
+  });
+
+  it('one resend sends one mail, however many pending registrations share the address', async () => {
+    const email = `${uniqueName('shared')}@example.com`;
+    for (let i = 0; i < 3; i++) {
+      await post(EMAIL_MODE, '/api-register/', {
+        username: uniqueName('same'),
+        email,
+        password: 'a long enough password',
+      });
+    }
+    const sent = recordMail();
+    await post(EMAIL_MODE, '/api-activate/resend/', { email: email.toUpperCase() });
+    expect(sent.map((mail) => mail.to)).toEqual([email]);
   });
 });

@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { hashPassword } from '../../src/auth/passwords';
+import { hashPassword, passwordFingerprint } from '../../src/auth/passwords';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import {
@@ -16,6 +16,7 @@ import {
   send,
   SITE_URL,
 } from '../helpers';
+import { now, signedWithServiceKey } from '../security/forge';
 
 const REQUEST_ANSWER = { detail: 'If an account uses that email, a link to reset its password is on its way.' };
 const INVALID_LINK = {
@@ -193,5 +194,36 @@ describe('GET /app/password-reset/<token>', () => {
     });
     expect(submitted.status).toBe(200);
     expect(await obtainToken(user.username, 'a brand new passphrase')).toMatch(/^ey/);
+  });
+});
+
+describe('password reset edge cases', () => {
+  it('refuses a token of another kind even when it carries every reset claim', async () => {
+    const user = await createUser();
+    const [row] = await getDb(env.DB).select({ password: users.password }).from(users).where(eq(users.id, user.id));
+    const claims = {
+      sub: String(user.id),
+      user_id: user.id,
+      pwd: await passwordFingerprint(row!.password),
+      iat: now(),
+      exp: now() + 60,
+      jti: crypto.randomUUID(),
+    };
+    for (const typ of ['activation+jwt', 'at+jwt']) {
+      const response = await confirm(await signedWithServiceKey({ typ }, claims));
+      expect(response.status, typ).toBe(400);
+      expect(await response.json()).toEqual(INVALID_LINK);
+    }
+    expect((await confirm(await signedWithServiceKey({ typ: 'password-reset+jwt' }, claims))).status).toBe(200);
+  });
+
+  it('matches the address case-insensitively, and skips accounts without a usable password', async () => {
+    const user = await createUser();
+    const sent = recordMail();
+    await post('/auth/password/reset/', { email: `${user.username}@EXAMPLE.com`.toUpperCase() });
+    expect(sent.map((mail) => mail.to)).toEqual([`${user.username}@example.com`]);
+    const unusable = await createUser({ passwordHash: '!unusable' });
+    await post('/auth/password/reset/', { email: `${unusable.username}@example.com` });
+    expect(sent).toHaveLength(1);
   });
 });

@@ -109,3 +109,35 @@ describe('DELETE /users/<id>/', () => {
     expect((await call(`/users/${target.id}/`)).status).toBe(200);
   });
 });
+
+describe('staff administration, finer points', () => {
+  it('a deactivation revokes old tokens for good: reactivated, the user still needs a new login', async () => {
+    const staff = await createUserWithToken({ isStaff: true });
+    const user = await createUserWithToken();
+    const before = await obtainToken(user.username, user.password);
+    await send('PATCH', `/users/${user.id}/`, { token: staff.token, body: { is_active: false } });
+    await send('PATCH', `/users/${user.id}/`, { token: staff.token, body: { is_active: true } });
+    const refresh = await postJson('/auth/refresh_token/', { token: before });
+    expect(await refresh.json()).toEqual({ non_field_errors: ['Token has been revoked.'] });
+  });
+
+  it('a change that removes nothing ends no refresh chain', async () => {
+    const staff = await createUserWithToken({ isStaff: true });
+    const user = await createUserWithToken();
+    const before = await obtainToken(user.username, user.password);
+    await send('PATCH', `/users/${user.id}/`, { token: staff.token, body: { is_staff: false, is_active: true } });
+    expect((await postJson('/auth/refresh_token/', { token: before })).status).toBe(200);
+  });
+
+  it('a non-staff user acting on their own account gets the usual 403', async () => {
+    const user = await createUserWithToken();
+    for (const [method, body] of [
+      ['PATCH', { is_active: false }],
+      ['DELETE', undefined],
+    ] as const) {
+      const response = await send(method, `/users/${user.id}/`, { token: user.token, body });
+      expect(response.status, method).toBe(403);
+      expect(await response.json()).toEqual(FORBIDDEN);
+    }
+  });
+});
