@@ -4,7 +4,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
@@ -13,6 +13,7 @@ import {
   callWithEnv,
   createUser,
   createUserWithToken,
+  decodeJwt,
   recordMail,
   SITE_URL,
   uniqueName,
@@ -347,5 +348,14 @@ describe('staff decisions and activation links', () => {
     const sent = recordMail();
     await post(EMAIL_MODE, '/api-activate/resend/', { email: email.toUpperCase() });
     expect(sent.map((mail) => mail.to)).toEqual([email]);
+    // The newest registration's link, not any other's.
+    const [newest] = await getDb(env.DB)
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.email, email))
+      .orderBy(desc(users.id))
+      .limit(1);
+    const [, token] = linkIn(sent[0]!);
+    expect(decodeJwt(token!).payload.user_id).toBe(newest!.id);
   });
 });
