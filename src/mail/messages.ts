@@ -4,7 +4,7 @@ import type { Mail } from './mailer';
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** `2 hours`, `1 hour`, `30 minutes`, `45 seconds`. */
-export function humanDuration(seconds: number): string {
+function humanDuration(seconds: number): string {
   const [amount, unit] =
     seconds % 86400 === 0 && seconds >= 86400
       ? [seconds / 86400, 'day']

@@ -28,44 +28,48 @@ const page = (title: string, form: ReturnType<typeof html>) =>
       </body>
     </html>`;
 
+/** A GET route for a mailed link: a page whose form POSTs the link's token (and `fields`) to `action`. */
+const linkPage = (
+  path: string,
+  summary: string,
+  { title, action, fields, button }: { title: string; action: string; fields: ReturnType<typeof html>; button: string },
+) =>
+  defineRoute({
+    method: 'get',
+    path,
+    tag: 'app',
+    summary,
+    auth: 'none',
+    responses: { 200: 'Html' },
+    handler: (c, { param }) =>
+      noStore(c).html(
+        page(
+          title,
+          html`<form method="post" action="${action}">
+            <input type="hidden" name="token" value="${param('token')}" />
+            ${fields}
+            <button type="submit">${button}</button>
+          </form>`,
+        ),
+      ),
+  });
+
 export const confirmPageRoutes = [
-  defineRoute({
-    method: 'get',
-    path: '/app/activate/{token}',
-    tag: 'app',
-    summary: 'The page an activation mail links to: a button that POSTs the token to /api-activate/',
-    auth: 'none',
-    responses: { 200: 'Html' },
-    handler: (c, { param }) =>
-      noStore(c).html(
-        page(
-          'Activate your account',
-          html`<form method="post" action="/api-activate/">
-            <input type="hidden" name="token" value="${param('token')}" />
-            <button type="submit">Activate</button>
-          </form>`,
-        ),
-      ),
-  }),
-  defineRoute({
-    method: 'get',
-    path: '/app/password-reset/{token}',
-    tag: 'app',
-    summary: 'The page a password reset mail links to: a form that POSTs the new password',
-    auth: 'none',
-    responses: { 200: 'Html' },
-    handler: (c, { param }) =>
-      noStore(c).html(
-        page(
-          'Choose a new password',
-          html`<form method="post" action="/auth/password/reset/confirm/">
-            <input type="hidden" name="token" value="${param('token')}" />
-            <label
-              >New password <input type="password" name="new_password" autocomplete="new-password" required
-            /></label>
-            <button type="submit">Save</button>
-          </form>`,
-        ),
-      ),
-  }),
+  linkPage(
+    '/app/activate/{token}',
+    'The page an activation mail links to: a button that POSTs the token to /api-activate/',
+    { title: 'Activate your account', action: '/api-activate/', fields: html``, button: 'Activate' },
+  ),
+  linkPage(
+    '/app/password-reset/{token}',
+    'The page a password reset mail links to: a form that POSTs the new password',
+    {
+      title: 'Choose a new password',
+      action: '/auth/password/reset/confirm/',
+      fields: html`<label
+        >New password <input type="password" name="new_password" autocomplete="new-password" required
+      /></label>`,
+      button: 'Save',
+    },
+  ),
 ];

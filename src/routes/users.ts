@@ -5,6 +5,7 @@
  * /api-register/, so there is no public user creation here.
  */
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { passwordProblems } from '../auth/password-rules';
@@ -216,9 +217,9 @@ export const userRoutes = [
         changes.activationExpiresAt = null;
       }
       // Losing access (SET reads the old values) ends every refresh chain of that user, as logout does.
-      const newValue = (value: boolean | undefined, column: SQL) =>
-        value === undefined ? column : sql`${value ? 1 : 0}`;
-      changes.tokenVersion = sql`${users.tokenVersion} + ((${users.isActive} = 1 and ${newValue(input.is_active, sql`${users.isActive}`)} = 0) or (${users.isStaff} = 1 and ${newValue(input.is_staff, sql`${users.isStaff}`)} = 0))`;
+      const loses = (column: SQLiteColumn, value: boolean | undefined) =>
+        value === false ? sql`${column} = 1` : sql`0`;
+      changes.tokenVersion = sql`${users.tokenVersion} + (${loses(users.isActive, input.is_active)} or ${loses(users.isStaff, input.is_staff)})`;
       const db = getDb(c.env.DB);
       const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
       const [[changed], [shown]] = await db.batch([
