@@ -4,58 +4,21 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import * as z from 'zod';
-import { UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
 import { issueAccessToken, refreshHasExpired, TokenError, verifyAccessToken, type AccessClaims } from '../auth/tokens';
 import type { Settings } from '../config';
 import { getDb, type Database } from '../db/client';
 import { users } from '../db/schema';
-import { findLoginUser, findTokenUser, recordLogin } from '../db/users';
+import { findTokenUser } from '../db/users';
 import { detail, nonFieldError, userNotFound } from '../drf/errors';
-import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
 import type { AppEnv } from '../env';
-import { afterResponse } from '../http/after-response';
 import { throttle } from '../http/rate-limit';
 import { defineRoute, type RouteInput } from '../http/route';
+import { credentialsBody, logIn } from './credentials';
 import { tokenBody } from './token-body';
 
-const credentialsBody = z.object({
-  username: charField({ maxLength: USERNAME_MAX_LENGTH }),
-  password: passwordField(),
-});
-
-const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
-
 async function obtainToken(c: Context<AppEnv>, input: RouteInput<'none', undefined, typeof credentialsBody>) {
-  const { username, password } = await input.body();
-  const normalized = username.normalize('NFKC');
-  await throttle(c, 'RATE_LIMIT_USERNAME', `obtain:${normalized}`);
-  const user = await findLoginUser(getDb(c.env.DB), normalized);
-  // Every failure does the same PBKDF2 work and answers the same body: nothing tells an unknown
-  // username from a wrong password or an inactive account.
-  let passwordMatches = false;
-  if (!user) {
-    passwordMatches = await verifyAgainstDummy(password);
-  } else {
-    try {
-      passwordMatches = await verifyPassword(password, user.password);
-    } catch (error) {
-      if (!(error instanceof UnsupportedPasswordHash)) throw error;
-      console.error(
-        JSON.stringify({
-          requestId: c.get('requestId'),
-          message: 'A user cannot log in: the stored password hash is not supported here. Set a new password.',
-          userId: user.id,
-          reason: error.message,
-        }),
-      );
-    }
-  }
-  if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
-  const token = await issueAccessToken(user, c.var.settings);
-  // After the response: the login never waits on this write.
-  await afterResponse(c, 'Recording the login', () => recordLogin(getDb(c.env.DB), user.id, new Date()));
-  return c.json({ token });
+  const user = await logIn(c, await input.body());
+  return c.json({ token: await issueAccessToken(user, c.var.settings) });
 }
 
 const obtainRoute = (path: string, summary: string) =>

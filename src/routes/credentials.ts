@@ -1,0 +1,54 @@
+/**
+ * Logging in with a username and password, shared by the tutorial's obtain routes and the
+ * browser session's login: the same checks, errors, rate limits and timing for both.
+ */
+import type { Context } from 'hono';
+import * as z from 'zod';
+import { UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
+import { getDb } from '../db/client';
+import { findLoginUser, recordLogin } from '../db/users';
+import { nonFieldError } from '../drf/errors';
+import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
+import type { AppEnv } from '../env';
+import { afterResponse } from '../http/after-response';
+import { throttle } from '../http/rate-limit';
+
+export const credentialsBody = z.object({
+  username: charField({ maxLength: USERNAME_MAX_LENGTH }),
+  password: passwordField(),
+});
+
+const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
+
+/**
+ * The active user the credentials name, its login recorded after the response; DRF's one 400
+ * otherwise. Every failure does the same PBKDF2 work and answers the same body: nothing tells an
+ * unknown username from a wrong password or an inactive account.
+ */
+export async function logIn(c: Context<AppEnv>, { username, password }: z.output<typeof credentialsBody>) {
+  const normalized = username.normalize('NFKC');
+  await throttle(c, 'RATE_LIMIT_USERNAME', `obtain:${normalized}`);
+  const user = await findLoginUser(getDb(c.env.DB), normalized);
+  let passwordMatches = false;
+  if (!user) {
+    passwordMatches = await verifyAgainstDummy(password);
+  } else {
+    try {
+      passwordMatches = await verifyPassword(password, user.password);
+    } catch (error) {
+      if (!(error instanceof UnsupportedPasswordHash)) throw error;
+      console.error(
+        JSON.stringify({
+          requestId: c.get('requestId'),
+          message: 'A user cannot log in: the stored password hash is not supported here. Set a new password.',
+          userId: user.id,
+          reason: error.message,
+        }),
+      );
+    }
+  }
+  if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
+  // After the response: the login never waits on this write.
+  await afterResponse(c, 'Recording the login', () => recordLogin(getDb(c.env.DB), user.id, new Date()));
+  return user;
+}
