@@ -24,6 +24,11 @@ export interface Settings {
   /** Seconds after the first login (`orig_iat`) during which a token may be refreshed. */
   readonly jwtRefreshExpirationDelta: number;
   readonly jwtAllowRefresh: boolean;
+  /**
+   * Seconds during which a just-rotated session cookie still refreshes (two tabs refreshing at
+   * once), without a new cookie; past it, presenting it again ends the session.
+   */
+  readonly sessionRotationGrace: number;
   /** Lower-cased Authorization header prefixes, e.g. ['bearer', 'jwt']. */
   readonly jwtAuthHeaderPrefixes: readonly string[];
   readonly jwtIssuer: string | undefined;
@@ -157,6 +162,8 @@ const envSchema = z.object({
   JWT_EXPIRATION_DELTA: duration('5m'),
   JWT_REFRESH_EXPIRATION_DELTA: duration('7d'),
   JWT_ALLOW_REFRESH: boolean('true'),
+  // Longer would let a stolen cookie refresh unnoticed for that long after its owner's refresh.
+  SESSION_ROTATION_GRACE: duration('10s').refine((seconds) => seconds <= 60, { error: 'must be at most 60s' }),
   JWT_AUTH_HEADER_PREFIX: prefixes,
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
@@ -198,6 +205,7 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     jwtExpirationDelta: vars.JWT_EXPIRATION_DELTA,
     jwtRefreshExpirationDelta: vars.JWT_REFRESH_EXPIRATION_DELTA,
     jwtAllowRefresh: vars.JWT_ALLOW_REFRESH,
+    sessionRotationGrace: vars.SESSION_ROTATION_GRACE,
     jwtAuthHeaderPrefixes: Object.freeze(vars.JWT_AUTH_HEADER_PREFIX),
     jwtIssuer: vars.JWT_ISSUER,
     jwtAudience: vars.JWT_AUDIENCE,

@@ -33,6 +33,19 @@ describe('durations', () => {
   );
 });
 
+describe('SESSION_ROTATION_GRACE', () => {
+  const grace = (raw: string) =>
+    parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', SESSION_ROTATION_GRACE: raw })
+      .sessionRotationGrace;
+
+  it('is a duration of at most 60 seconds; 0 turns the grace off', () => {
+    expect(grace('0')).toBe(0);
+    expect(grace('1m')).toBe(60);
+    expect(() => grace('61s')).toThrow(/^SESSION_ROTATION_GRACE must be at most 60s$/);
+    expect(() => grace('soon')).toThrow(/^SESSION_ROTATION_GRACE must be a duration/);
+  });
+});
+
 describe('parseSettings', () => {
   it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
     expect(parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'https://api.example.com/' })).toEqual({
@@ -41,6 +54,7 @@ describe('parseSettings', () => {
       jwtExpirationDelta: 300,
       jwtRefreshExpirationDelta: 7 * 86400,
       jwtAllowRefresh: true,
+      sessionRotationGrace: 10,
       jwtAuthHeaderPrefixes: ['bearer', 'jwt'],
       jwtIssuer: undefined,
       jwtAudience: undefined,

@@ -96,6 +96,22 @@ const authorization = fc.oneof(
   fc.constantFrom('Bearer', 'JWT ', 'Bearer a.b.c', 'Basic YQ==', `Bearer ${'a'.repeat(9000)}`),
 );
 
+/** A browser's Origin: ours (the session routes' CSRF check passes), another, or anything. */
+const origin = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom(new URL(SITE_URL).origin, 'https://evil.example.com', 'null'),
+  fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
+);
+
+/** A session cookie: well-formed but unknown, malformed, repeated, or any Cookie header at all. */
+const cookie = fc.oneof(
+  fc.constant(undefined),
+  fc.stringMatching(/^[A-Za-z0-9_-]{43}$/).map((secret) => `__Secure-session=${secret}`),
+  fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).map((value) => `__Secure-session=${value}`),
+  fc.constantFrom('__Secure-session=%zz', '__Secure-session="', '__Secure-session=a; __Secure-session=b', '=;=;'),
+  fc.string({ unit: 'grapheme-ascii', maxLength: 80 }),
+);
+
 /** `.` and `..` (also percent-encoded) are not segments: URL parsing resolves them to another path. */
 const segment = (text: string, fallback: string) => (text === '' || /^(\.|%2e){1,2}$/i.test(text) ? fallback : text);
 
@@ -147,9 +163,13 @@ describe('every declared route, fuzzed', () => {
           jsonBody,
           contentType,
           authorization,
-          async (path, query, body, type, auth) => {
+          origin,
+          cookie,
+          async (path, query, body, type, auth, from, cookieHeader) => {
             const headers: Record<string, string> = {};
             if (auth !== undefined) headers.Authorization = auth;
+            if (from !== undefined) headers.Origin = from;
+            if (cookieHeader !== undefined) headers.Cookie = cookieHeader;
             if (hasBody && type) headers['Content-Type'] = type;
             const response = await call(`${path}${query}`, { method, headers, body: hasBody ? body : undefined });
             await expectWellFormed(response, route, `${method} ${path}${query} ${type} ${body.slice(0, 100)}`);

@@ -19,7 +19,10 @@ interface OpenApiDocument {
       }
     >
   >;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
+  components: {
+    schemas: Record<string, unknown>;
+    securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }>;
+  };
 }
 
 const getDocument = async () => (await (await call('/openapi.json')).json()) as OpenApiDocument;
@@ -59,6 +62,21 @@ describe('GET /openapi.json', () => {
     expect(document.paths['/tasks/']!.post!.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths['/tasks/']!.get!.security).toEqual([{}, { bearerAuth: [] }]);
     expect(document.paths['/auth/obtain_token/']!.post!.security).toBeUndefined();
+  });
+
+  it('declares the session cookie as an apiKey in a cookie, for the routes that take it', async () => {
+    const document = await getDocument();
+    expect(document.components.securitySchemes.sessionCookie).toMatchObject({
+      type: 'apiKey',
+      in: 'cookie',
+      name: '__Secure-session',
+    });
+    expect(document.paths['/auth/session/refresh/']!.post!.security).toEqual([{ sessionCookie: [] }]);
+    expect(document.paths['/auth/session/']!.delete!.security).toEqual([{ sessionCookie: [] }]);
+    expect(document.paths['/auth/session/']!.post!.security).toBeUndefined();
+    expect(Object.keys(document.paths['/auth/session/refresh/']!.post!.responses)).toEqual(
+      expect.arrayContaining(['200', '401', '403', '429']),
+    );
   });
 
   it('describes request bodies, query parameters and the error shapes', async () => {

@@ -49,3 +49,37 @@ export const tasks = sqliteTable(
 );
 
 export type Task = typeof tasks.$inferSelect;
+
+/**
+ * Browser sessions (src/routes/sessions.ts): one row per refresh cookie ever issued. A login
+ * starts a family; each refresh adds the successor and links the cookie it replaces to it, so a
+ * rotated cookie presented again is recognised and its whole family deleted.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    /** Shared by every cookie of one login. */
+    family: text().notNull(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** SHA-256 of the cookie's secret (base64url); the secret itself is never stored. */
+    secretHash: text().notNull().unique(),
+    /** The user's token version at login: raising it (logout, password change, ...) ends the session. */
+    tokenVersion: integer().notNull(),
+    /** The login; access tokens of the session carry it as `orig_iat`. */
+    loginAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    /** The absolute end, JWT_REFRESH_EXPIRATION_DELTA after the login; rotation never moves it. */
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    /** The id of the cookie that replaced this one; null while this one is current. */
+    replacedBy: integer(),
+    rotatedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (table) => [
+    index('sessions_family_idx').on(table.family),
+    index('sessions_user_id_idx').on(table.userId),
+    // Pruning takes the oldest expired rows first.
+    index('sessions_expires_at_idx').on(table.expiresAt),
+  ],
+);

@@ -58,6 +58,14 @@ export const userNotFound = () => invalidToken('User account not found.');
 /** 401 for a valid token whose user has been deactivated since. */
 export const userDisabled = () => invalidToken('User account is disabled.');
 
+/**
+ * 401 from a session route without a usable session cookie. Cookies have no registered
+ * authentication scheme; the challenge follows draft-broyer-http-cookie-auth. `headers` clear the
+ * refused cookie.
+ */
+export const noSession = (message: string, headers: Record<string, string>) =>
+  new ApiError(401, { detail: message }, { 'WWW-Authenticate': 'Cookie realm="api"', ...headers });
+
 export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
 
 export const notFound = () => detail(404, 'Not found.');

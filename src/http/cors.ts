@@ -2,28 +2,54 @@ import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppEnv } from '../env';
 import { perSettings } from '../per-settings';
+import { SESSION_COOKIE_PATH } from './session-cookie';
 
-const corsFor = perSettings((settings) =>
-  cors({
-    origin: settings.corsAllowedOrigins.includes('*') ? '*' : [...settings.corsAllowedOrigins],
-    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type'],
-    exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
-    maxAge: 600,
-  }),
-);
+const EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'];
+
+/** The session routes: the only ones that take a cookie, so the only ones that allow credentials. */
+const isSessionPath = (path: string) => `${path}/`.startsWith(SESSION_COOKIE_PATH);
+
+const policiesFor = perSettings((settings) => {
+  const listedOrigins = settings.corsAllowedOrigins.filter((origin) => origin !== '*');
+  return {
+    api: cors({
+      origin: settings.corsAllowedOrigins.includes('*') ? '*' : [...settings.corsAllowedOrigins],
+      allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    }),
+    // Credentials for listed origins only: `*` never shares the session cookie.
+    sessionOrigins: new Set(listedOrigins),
+    session: cors({
+      origin: listedOrigins,
+      credentials: true,
+      allowMethods: ['POST', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Content-Type'],
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    }),
+  };
+});
 
 const noop = async () => {};
 
 /**
- * CORS for the origins in CORS_ALLOWED_ORIGINS; no CORS headers at all when it is empty.
+ * CORS for the origins in CORS_ALLOWED_ORIGINS; no CORS headers at all when it is empty, and none
+ * on the session routes for an origin it does not list by name.
  * An OPTIONS request first gets the route table's own answer (204 with `Allow`, or 404 for an
  * unknown path), and only a 204 gets the preflight headers on top.
  */
 export const corsFromSettings: MiddlewareHandler<AppEnv> = async (c, next) => {
   const settings = c.var.settings;
   if (settings.corsAllowedOrigins.length === 0) return next();
-  if (c.req.method !== 'OPTIONS') return corsFor(settings)(c, next);
+  const policies = policiesFor(settings);
+  let policy = policies.api;
+  if (isSessionPath(c.req.path)) {
+    if (!policies.sessionOrigins.has(c.req.header('Origin') ?? '')) return next();
+    policy = policies.session;
+  }
+  if (c.req.method !== 'OPTIONS') return policy(c, next);
   await next();
-  if (c.res.status === 204) c.res = (await corsFor(settings)(c, noop)) as Response;
+  if (c.res.status === 204) c.res = (await policy(c, noop)) as Response;
 };

@@ -6,6 +6,7 @@
  * 415, 429, 500) are derived here from what the route declares.
  */
 import type { Context, Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type * as z from 'zod';
 import { authenticate } from '../auth/middleware';
 import { methodNotAllowed, notAuthenticated, notFound } from '../drf/errors';
@@ -14,11 +15,21 @@ import type { AppEnv, AuthUser } from '../env';
 import type { ResponseName } from '../openapi/schemas';
 import { validBody } from './body';
 import { limitPerIp } from './rate-limit';
+import { checkOrigin } from './trusted-origin';
+
+const trustedOriginOnly = createMiddleware<AppEnv>(async (c, next) => {
+  checkOrigin(c, { required: true });
+  await next();
+});
 
 type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** `none`: the Authorization header is not read; `optional`: read when sent; `required`: 401 without. */
-export type Auth = 'none' | 'optional' | 'required';
+/**
+ * `none`: the Authorization header is not read; `optional`: read when sent; `required`: 401
+ * without. `session`: the handler reads the session cookie instead, and only requests from a
+ * trusted Origin reach it (403 otherwise, see trusted-origin.ts).
+ */
+export type Auth = 'none' | 'optional' | 'required' | 'session';
 
 type QuerySchema = z.ZodObject | undefined;
 type BodySchema = z.ZodType | undefined;
@@ -89,7 +100,8 @@ function honoPath(path: string): string {
 export function derivedResponses(route: Route): Map<number, ResponseName> {
   const derived = new Map<number, ResponseName>();
   if (route.query || route.body) derived.set(400, 'BadRequest');
-  if (route.auth !== 'none') derived.set(401, 'Detail');
+  if (route.auth === 'optional' || route.auth === 'required') derived.set(401, 'Detail');
+  if (route.auth === 'session') derived.set(403, 'Detail');
   if (pathParameters(route.path).length > 0) derived.set(404, 'Detail');
   // The body limit applies before any route: whatever a route reads, a body may be too large.
   derived.set(413, 'Detail');
@@ -112,7 +124,7 @@ function pathId(c: Context<AppEnv>): number {
 function handle(route: Route, allowed: readonly string[]) {
   return async (c: Context<AppEnv>) => {
     if (c.req.method === 'HEAD' && !allowed.includes('HEAD')) throw methodNotAllowed('HEAD', allowed);
-    const user = route.auth === 'none' ? null : c.var.user;
+    const user = route.auth === 'optional' || route.auth === 'required' ? c.var.user : null;
     if (route.auth === 'required' && !user) throw notAuthenticated();
     const query = route.query ? validate(route.query, lastValues(c)) : undefined;
     const body = async () => (route.body ? validBody(c, route.body) : undefined);
@@ -146,8 +158,9 @@ export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): voi
     const allowed = allowedMethods(pathRoutes);
     for (const route of pathRoutes) {
       const middleware = [
+        ...(route.auth === 'session' ? [trustedOriginOnly] : []),
         ...(route.rateLimit ? [limitPerIp(route.rateLimit)] : []),
-        ...(route.auth === 'none' ? [] : [authenticate]),
+        ...(route.auth === 'optional' || route.auth === 'required' ? [authenticate] : []),
       ];
       app.on([route.method.toUpperCase()], [path], ...middleware, handle(route, allowed));
     }

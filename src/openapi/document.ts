@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { derivedResponses, pathParameters, type Route } from '../http/route';
+import { SESSION_COOKIE } from '../http/session-cookie';
 import { MAX_BODY_BYTES } from '../limits';
 import { components, MEDIA_TYPES, type ResponseName } from './schemas';
 
@@ -98,6 +99,7 @@ function operationId({ method, path }: Route): string {
 const SECURITY = new Map([
   ['required', [{ bearerAuth: [] }]],
   ['optional', [{}, { bearerAuth: [] }]],
+  ['session', [{ sessionCookie: [] }]],
 ]);
 
 export function buildOpenApiDocument(routes: readonly Route[], siteUrl: string) {
@@ -143,6 +145,13 @@ export function buildOpenApiDocument(routes: readonly Route[], siteUrl: string) 
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: 'An access token from /auth/obtain_token/. The prefix `JWT` works as well as `Bearer`.',
+        },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description:
+            'The HttpOnly refresh cookie that POST /auth/session/ sets (path /auth/session/). Sent by the browser, never read by scripts; requests must come from a trusted Origin.',
         },
       },
     },

@@ -6,6 +6,7 @@ import { jwksRoutes } from './jwks';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
 import { rootRoutes } from './root';
+import { sessionRoutes } from './sessions';
 import { taskRoutes } from './tasks';
 import { tokenRoutes } from './tokens';
 import { userRoutes } from './users';
@@ -14,6 +15,7 @@ const apiRoutes: readonly Route[] = [
   ...rootRoutes,
   ...registrationRoutes,
   ...tokenRoutes,
+  ...sessionRoutes,
   ...passwordResetRoutes,
   ...jwksRoutes,
   ...taskRoutes,

@@ -60,10 +60,26 @@ describe('every documented operation', () => {
     for (const [path, methods] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(methods)) {
         const response = await request(method, path, 'Bearer not.a.token');
-        if (operation.security !== undefined) expect(response.status, `${method} ${path}`).toBe(401);
+        const readsBearer = operation.security?.some((scheme) => 'bearerAuth' in scheme);
+        if (readsBearer) expect(response.status, `${method} ${path}`).toBe(401);
         else expect(response.status, `${method} ${path}`).toBe((await request(method, path)).status);
         expect(Object.keys(operation.responses), `${method} ${path}`).toContain(String(response.status));
       }
     }
+  });
+
+  it('that takes the session cookie refuses a request without a trusted Origin with 403', async () => {
+    const paths = await document();
+    let checked = 0;
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        if (!operation.security?.some((scheme) => 'sessionCookie' in scheme)) continue;
+        const response = await request(method, path);
+        expect(response.status, `${method} ${path}`).toBe(403);
+        expect(Object.keys(operation.responses), `${method} ${path}`).toContain('403');
+        checked++;
+      }
+    }
+    expect(checked).toBe(2);
   });
 });

@@ -1,0 +1,157 @@
+/**
+ * The statements of browser sessions (src/routes/sessions.ts). Each request sends its statements
+ * as one D1 batch: one round trip, run as one transaction, so two refreshes of one cookie never
+ * both rotate it.
+ */
+import { and, eq, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import type { Database } from './client';
+import { sessions, users } from './schema';
+
+/**
+ * Expired rows deleted with each login and refresh, oldest first through the index: more than one
+ * session adds per refresh, so the table never keeps more than its live sessions for long, and no
+ * request does unbounded work.
+ */
+const PRUNE_BATCH = 20;
+
+const pruneExpired = (db: Database, now: Date) =>
+  db
+    .delete(sessions)
+    .where(
+      inArray(
+        sessions.id,
+        db
+          .select({ id: sessions.id })
+          .from(sessions)
+          .where(lte(sessions.expiresAt, now))
+          .orderBy(sessions.expiresAt)
+          .limit(PRUNE_BATCH),
+      ),
+    );
+
+export interface NewSession {
+  family: string;
+  userId: number;
+  secretHash: string;
+  tokenVersion: number;
+  loginAt: Date;
+  expiresAt: Date;
+}
+
+export async function startSession(db: Database, session: NewSession): Promise<void> {
+  await db.batch([db.insert(sessions).values(session), pruneExpired(db, session.loginAt)]);
+}
+
+const presented = alias(sessions, 'presented');
+const latest = alias(sessions, 'latest');
+
+/** The family of the cookie whose hash is `secretHash`, as a subquery. */
+const familyOf = (secretHash: string): SQL =>
+  sql`(select presented.family from sessions as presented where presented.secret_hash = ${secretHash})`;
+
+/** True in SQL while `row` may still refresh: before its absolute end, its user active and at the same token version. */
+const isLive = (row: typeof presented | typeof latest, now: Date): SQL =>
+  sql`(${row.expiresAt} > ${now.getTime()} and exists(select 1 from users as holder where holder.id = ${row.userId} and holder.is_active = 1 and holder.token_version = ${row.tokenVersion}))`;
+
+interface Rotation {
+  presentedHash: string;
+  /** The hash of the successor's secret, stored if the presented cookie is current. */
+  nextHash: string;
+  now: Date;
+  graceSeconds: number;
+}
+
+/**
+ * The cookie that answers a refresh, as a condition on `latest`: the successor this refresh just
+ * stored, or, within the grace after the presented cookie was rotated, its successor while that
+ * one is still current. Live either way.
+ */
+const answers = ({ presentedHash, nextHash, now, graceSeconds }: Rotation): SQL =>
+  and(
+    isNull(latest.replacedBy),
+    isLive(latest, now),
+    or(
+      eq(latest.secretHash, nextHash),
+      eq(
+        latest.id,
+        sql`(select presented.replaced_by from sessions as presented where presented.secret_hash = ${presentedHash} and presented.rotated_at > ${now.getTime() - graceSeconds * 1000})`,
+      ),
+    ),
+  )!;
+
+export interface Refreshed {
+  userId: number;
+  username: string;
+  isStaff: boolean;
+  tokenVersion: number;
+  loginAt: number;
+  expiresAt: number;
+  /** True when the presented cookie was current and `nextHash` now replaces it; false in the grace. */
+  rotated: boolean;
+}
+
+/**
+ * A refresh, in one round trip: if the presented cookie is current and live, store its successor
+ * and link it; answer the session's user (nothing when the refresh fails); and when nothing
+ * answers (a rotated cookie past the grace, an expired or revoked session), delete the whole
+ * family, so a stolen copy and its owner's cookie both stop working.
+ */
+export async function rotateSession(db: Database, rotation: Rotation): Promise<Refreshed | undefined> {
+  const { presentedHash, nextHash, now } = rotation;
+  const storeSuccessor = db.insert(sessions).select(
+    db
+      .select({
+        id: sql<number>`null`.as('id'),
+        family: presented.family,
+        userId: presented.userId,
+        secretHash: sql<string>`${nextHash}`.as('secret_hash'),
+        tokenVersion: presented.tokenVersion,
+        loginAt: presented.loginAt,
+        expiresAt: presented.expiresAt,
+        replacedBy: sql<number | null>`null`.as('replaced_by'),
+        rotatedAt: sql<number | null>`null`.as('rotated_at'),
+      })
+      .from(presented)
+      .where(and(eq(presented.secretHash, presentedHash), isNull(presented.replacedBy), isLive(presented, now))),
+  );
+  const successorId = sql`(select successor.id from sessions as successor where successor.secret_hash = ${nextHash})`;
+  const linkToSuccessor = db
+    .update(sessions)
+    .set({ replacedBy: successorId, rotatedAt: now })
+    .where(and(eq(sessions.secretHash, presentedHash), isNull(sessions.replacedBy), sql`${successorId} is not null`));
+  const answer = db
+    .select({
+      userId: latest.userId,
+      username: users.username,
+      isStaff: users.isStaff,
+      tokenVersion: users.tokenVersion,
+      loginAt: sql<number>`${latest.loginAt}`.as('login_at_ms'),
+      expiresAt: sql<number>`${latest.expiresAt}`.as('expires_at_ms'),
+      rotated: sql<number>`${latest.secretHash} = ${nextHash}`.as('rotated'),
+    })
+    .from(latest)
+    .innerJoin(users, eq(users.id, latest.userId))
+    .where(answers(rotation));
+  const endFamilyUnanswered = db
+    .delete(sessions)
+    .where(
+      and(
+        eq(sessions.family, familyOf(presentedHash)),
+        sql`not exists(select 1 from sessions as latest where ${answers(rotation)})`,
+      ),
+    );
+  const [, , [row]] = await db.batch([
+    storeSuccessor,
+    linkToSuccessor,
+    answer,
+    endFamilyUnanswered,
+    pruneExpired(db, now),
+  ]);
+  return row && { ...row, rotated: row.rotated === 1 };
+}
+
+/** Ends the session of the cookie whose hash is `secretHash` (every cookie of its family). */
+export async function endSession(db: Database, secretHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.family, familyOf(secretHash)));
+}

@@ -1,0 +1,108 @@
+/**
+ * Browser sessions, beside the tutorial's bearer flow: the login sets an HttpOnly refresh cookie,
+ * a refresh rotates it (a rotated cookie presented again ends the session: RFC 9700 §4.14), and
+ * DELETE ends it. Logout, a password change or reset and deactivation raise the user's token
+ * version, which ends every session too (sessions.token_version, src/db/sessions.ts).
+ */
+import type { Context } from 'hono';
+import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
+import { issueAccessToken } from '../auth/tokens';
+import { getDb } from '../db/client';
+import { endSession, rotateSession, startSession } from '../db/sessions';
+import { detail, noSession } from '../drf/errors';
+import type { AppEnv } from '../env';
+import { defineRoute } from '../http/route';
+import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
+import { checkOrigin } from '../http/trusted-origin';
+import { credentialsBody, logIn } from './credentials';
+
+const PATH = '/auth/session/';
+
+/** 401 that also removes the refused cookie, so the browser stops sending it. */
+const sessionRefused = (message: string) => noSession(message, { 'Set-Cookie': clearedSessionCookie() });
+
+async function refresh(c: Context<AppEnv>) {
+  const settings = c.var.settings;
+  if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
+  const presented = readSessionCookie(c);
+  if (presented === undefined) throw sessionRefused('Authentication credentials were not provided.');
+  const now = new Date();
+  const successor = newSessionSecret();
+  const refreshed = await rotateSession(getDb(c.env.DB), {
+    presentedHash: await hashSessionSecret(presented),
+    nextHash: await hashSessionSecret(successor),
+    now,
+    graceSeconds: settings.sessionRotationGrace,
+  });
+  if (!refreshed) throw sessionRefused('Session has expired or has been ended.');
+  const user = {
+    id: refreshed.userId,
+    username: refreshed.username,
+    isStaff: refreshed.isStaff,
+    tokenVersion: refreshed.tokenVersion,
+  };
+  const token = await issueAccessToken(user, settings, { origIat: Math.floor(refreshed.loginAt / 1000), now });
+  // In the grace, the browser already holds the successor (the other tab's answer set it).
+  if (refreshed.rotated) c.header('Set-Cookie', sessionCookie(successor, refreshed.expiresAt, now));
+  return c.json({ token });
+}
+
+export const sessionRoutes = [
+  defineRoute({
+    method: 'post',
+    path: PATH,
+    tag: 'sessions',
+    summary: 'Log in a browser: an access token, and an HttpOnly refresh cookie',
+    description:
+      'The same checks, errors and rate limits as /auth/obtain_token/. The cookie lasts JWT_REFRESH_EXPIRATION_DELTA from this login. A request from a browser page of another origin than SITE_URL or CORS_ALLOWED_ORIGINS is refused (login CSRF).',
+    auth: 'none',
+    rateLimit: 'obtain',
+    body: credentialsBody,
+    responses: { 200: 'Token', 403: 'Detail' },
+    handler: async (c, input) => {
+      checkOrigin(c, { required: false });
+      const user = await logIn(c, await input.body());
+      const settings = c.var.settings;
+      const now = new Date();
+      const secret = newSessionSecret();
+      const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
+      const token = await issueAccessToken(user, settings, { now });
+      await startSession(getDb(c.env.DB), {
+        family: crypto.randomUUID(),
+        userId: user.id,
+        secretHash: await hashSessionSecret(secret),
+        tokenVersion: user.tokenVersion,
+        loginAt: now,
+        expiresAt,
+      });
+      c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now));
+      return c.json({ token });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${PATH}refresh/`,
+    tag: 'sessions',
+    summary: 'A new access token for the session cookie, which is rotated',
+    description:
+      'No body. A cookie that was already rotated ends the whole session (401), except within SESSION_ROTATION_GRACE of its rotation while its successor is current (two tabs refreshing at once): then 200 without a new cookie. 403 when JWT_ALLOW_REFRESH is false.',
+    auth: 'session',
+    rateLimit: 'session-refresh',
+    responses: { 200: 'Token', 401: 'Detail' },
+    handler: refresh,
+  }),
+  defineRoute({
+    method: 'delete',
+    path: PATH,
+    tag: 'sessions',
+    summary: 'End the session of the cookie and clear it',
+    auth: 'session',
+    responses: { 204: null },
+    handler: async (c) => {
+      const presented = readSessionCookie(c);
+      if (presented !== undefined) await endSession(getDb(c.env.DB), await hashSessionSecret(presented));
+      c.header('Set-Cookie', clearedSessionCookie());
+      return c.body(null, 204);
+    },
+  }),
+];
