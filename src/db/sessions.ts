@@ -50,13 +50,16 @@ const latest = alias(sessions, 'latest');
 const familyOf = (secretHash: string): SQL =>
   sql`(select presented.family from sessions as presented where presented.secret_hash = ${secretHash})`;
 
-/** True in SQL while `row` may still refresh: before its absolute end, its user active and at the same token version. */
-const isLive = (row: typeof presented | typeof latest, now: Date): SQL =>
-  sql`(${row.expiresAt} > ${now.getTime()} and exists(select 1 from users as holder where holder.id = ${row.userId} and holder.is_active = 1 and holder.token_version = ${row.tokenVersion}))`;
+/**
+ * True in SQL while the session of `latest` may still refresh: before its absolute end, its user
+ * active and at the same token version.
+ */
+const isLive = (now: Date): SQL =>
+  sql`(${latest.expiresAt} > ${now.getTime()} and exists(select 1 from users as holder where holder.id = ${latest.userId} and holder.is_active = 1 and holder.token_version = ${latest.tokenVersion}))`;
 
 interface Rotation {
   presentedHash: string;
-  /** The hash of the successor's secret, stored if the presented cookie is current. */
+  /** The hash of the successor's secret, stored if the presented cookie is current (kept only if live). */
   nextHash: string;
   now: Date;
   graceSeconds: number;
@@ -70,7 +73,7 @@ interface Rotation {
 const answers = ({ presentedHash, nextHash, now, graceSeconds }: Rotation): SQL =>
   and(
     isNull(latest.replacedBy),
-    isLive(latest, now),
+    isLive(now),
     or(
       eq(latest.secretHash, nextHash),
       eq(
@@ -92,10 +95,11 @@ export interface Refreshed {
 }
 
 /**
- * A refresh, in one round trip: if the presented cookie is current and live, store its successor
- * and link it; answer the session's user (nothing when the refresh fails); and when nothing
- * answers (a rotated cookie past the grace, an expired or revoked session), delete the whole
- * family, so a stolen copy and its owner's cookie both stop working.
+ * A refresh, in one round trip: if the presented cookie is current, store its successor and link
+ * it; answer the session's user if the session is live (nothing when the refresh fails); and when
+ * nothing answers (a rotated cookie past the grace, an expired or revoked session), delete the
+ * whole family, the successor just stored included, so a stolen copy and its owner's cookie both
+ * stop working.
  */
 export async function rotateSession(db: Database, rotation: Rotation): Promise<Refreshed | undefined> {
   const { presentedHash, nextHash, now } = rotation;
@@ -113,13 +117,13 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
         rotatedAt: sql<number | null>`null`.as('rotated_at'),
       })
       .from(presented)
-      .where(and(eq(presented.secretHash, presentedHash), isNull(presented.replacedBy), isLive(presented, now))),
+      .where(and(eq(presented.secretHash, presentedHash), isNull(presented.replacedBy))),
   );
   const successorId = sql`(select successor.id from sessions as successor where successor.secret_hash = ${nextHash})`;
   const linkToSuccessor = db
     .update(sessions)
     .set({ replacedBy: successorId, rotatedAt: now })
-    .where(and(eq(sessions.secretHash, presentedHash), isNull(sessions.replacedBy), sql`${successorId} is not null`));
+    .where(and(eq(sessions.secretHash, presentedHash), isNull(sessions.replacedBy)));
   const answer = db
     .select({
       userId: latest.userId,

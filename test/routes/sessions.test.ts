@@ -133,6 +133,12 @@ describe('POST /auth/session/', () => {
     expect(JSON.stringify(body)).not.toContain(cookie.value);
   });
 
+  it('caps the cookie at the 400 days browsers keep one, however long the session may last', async () => {
+    const response = await logIn(await createUser(), { overrides: { JWT_REFRESH_EXPIRATION_DELTA: '500d' } });
+    expect(response.status).toBe(200);
+    expect(maxAge(sessionCookie(response))).toBe(400 * 86400);
+  });
+
   it('stores only the SHA-256 of the secret, with the absolute end JWT_REFRESH_EXPIRATION_DELTA after the login', async () => {
     const user = await createUser();
     const before = Date.now();
@@ -251,11 +257,27 @@ describe('POST /auth/session/refresh/', () => {
     expect(missing.status).toBe(401);
     expect(await missing.json()).toEqual({ detail: 'Authentication credentials were not provided.' });
     expect(missing.headers.get('WWW-Authenticate')).toBe('Cookie realm="api"');
-    for (const value of ['x', 'a'.repeat(43), '%zz', `${'a'.repeat(42)}=`, '"' + 'b'.repeat(43) + '"']) {
-      const response = await refresh(value);
+    // A well-formed secret that is not ours costs one round trip; anything else none, and reads as no cookie.
+    const unknown = countingD1(env.DB);
+    await expectEnded(await refresh('a'.repeat(43), { overrides: { DB: unknown.binding } }));
+    expect(unknown.count()).toBe(1);
+    for (const value of ['x', `${'a'.repeat(42)}=`, `${'a'.repeat(44)}`, '%zz', `"${'b'.repeat(41)}`]) {
+      const malformed = countingD1(env.DB);
+      const response = await refresh(value, { overrides: { DB: malformed.binding } });
       expect(response.status).toBe(401);
-      expect(response.headers.getSetCookie()).toHaveLength(1);
+      expect(await response.json()).toEqual({ detail: 'Authentication credentials were not provided.' });
+      expect(maxAge(sessionCookie(response))).toBe(0);
+      expect(malformed.count()).toBe(0);
     }
+  });
+
+  it('refuses once the user is deactivated, even when an operator does it in the D1 console', async () => {
+    const user = await createUser();
+    const { secret } = await startSession(user);
+    await getDb(env.DB).update(users).set({ isActive: false }).where(eq(users.id, user.id));
+    await expectEnded(await refresh(secret));
+    await getDb(env.DB).update(users).set({ isActive: true }).where(eq(users.id, user.id));
+    await expectEnded(await refresh(secret));
   });
 
   it('costs one D1 round trip', async () => {
@@ -335,6 +357,15 @@ describe('the grace for two tabs (SESSION_ROTATION_GRACE)', () => {
     expect((await refresh(successor.value)).status).toBe(200);
   });
 
+  it('never revives an ended session: after logout the previous cookie is refused too', async () => {
+    const user = await createUserWithToken();
+    const login = await startSession(user);
+    const next = await rotate(login.secret);
+    await send('POST', '/auth/logout/', { token: user.token });
+    await expectEnded(await refresh(login.secret));
+    await expectEnded(await refresh(next.secret));
+  });
+
   it('covers only the immediately previous cookie: an older one ends the family', async () => {
     const user = await createUser();
     const login = await startSession(user);
@@ -387,6 +418,11 @@ describe('CSRF: the Origin of refresh and logout', () => {
       });
       expect(fromApp.status).toBe(ok);
       const anyOrigin = { CORS_ALLOWED_ORIGINS: '*' };
+      const literalStar = await run((await startSession(user)).secret, {
+        origin: '*',
+        overrides: { CORS_ALLOWED_ORIGINS: '*' },
+      });
+      expect(literalStar.status).toBe(403);
       const fromAny = await run((await startSession(user)).secret, {
         origin: 'https://app.example.com',
         overrides: anyOrigin,
