@@ -77,6 +77,10 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(document.paths['/auth/session/refresh/']!.post!.responses)).toEqual(
       expect.arrayContaining(['200', '401', '403', '429']),
     );
+    expect(document.paths['/auth/session/refresh/']!.post!.responses['200']).toMatchObject({
+      headers: { 'Set-Cookie': { schema: { type: 'string' } } },
+    });
+    expect(document.paths['/auth/session/']!.post!.responses['200']).toHaveProperty('headers.Set-Cookie');
   });
 
   it('describes request bodies, query parameters and the error shapes', async () => {

@@ -45,6 +45,11 @@ export interface AccessClaims {
   tokenVersion: number;
   /** When the user first logged in, in seconds: refreshing keeps it. */
   origIat: number | undefined;
+  /**
+   * `sid`: the browser session the token came from. Such a token is refreshed only through its
+   * session (whose cookie no script can read), never with /auth/refresh_token/.
+   */
+  sessionId: string | undefined;
   iat: number;
   exp: number;
   jti: string;
@@ -79,11 +84,14 @@ async function sign(
   return jwt.sign(signing.key);
 }
 
-/** A new access token; pass `origIat` when refreshing so the refresh window does not move. */
+/**
+ * A new access token; pass `origIat` when refreshing so the refresh window does not move, and
+ * `sessionId` for a token of a browser session.
+ */
 export function issueAccessToken(
   user: TokenUser,
   settings: Settings,
-  { origIat, now = new Date() }: { origIat?: number; now?: Date } = {},
+  { origIat, sessionId, now = new Date() }: { origIat?: number; sessionId?: string; now?: Date } = {},
 ): Promise<string> {
   const claims = {
     user_id: user.id,
@@ -91,6 +99,7 @@ export function issueAccessToken(
     is_staff: user.isStaff,
     token_version: user.tokenVersion,
     orig_iat: origIat ?? epochSeconds(now),
+    ...(sessionId === undefined ? {} : { sid: sessionId }),
   };
   return sign('access', claims, user.id, settings.jwtExpirationDelta, settings, now, crypto.randomUUID());
 }
@@ -157,15 +166,26 @@ const isSafeInteger = (value: unknown): value is number => typeof value === 'num
 
 export async function verifyAccessToken(token: string, settings: Settings, now = new Date()): Promise<AccessClaims> {
   const payload = await verify('access', token, settings.jwtExpirationDelta, settings, now);
-  const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, iat, exp } = payload;
+  const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, sid, iat, exp } = payload;
   const claimsAreValid =
     typeof username === 'string' &&
     typeof isStaff === 'boolean' &&
     isSafeInteger(tokenVersion) &&
     // Absent only in tokens of other issuers of the tutorial's format; refresh asks for it.
-    (origIat === undefined || (isSafeInteger(origIat) && origIat <= iat!));
+    (origIat === undefined || (isSafeInteger(origIat) && origIat <= iat!)) &&
+    (sid === undefined || typeof sid === 'string');
   if (!claimsAreValid) throw new TokenError('invalid');
-  return { userId: payload.user_id, username, isStaff, tokenVersion, origIat, iat: iat!, exp: exp!, jti: payload.jti };
+  return {
+    userId: payload.user_id,
+    username,
+    isStaff,
+    tokenVersion,
+    origIat,
+    sessionId: sid,
+    iat: iat!,
+    exp: exp!,
+    jti: payload.jti,
+  };
 }
 
 /**

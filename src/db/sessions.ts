@@ -9,9 +9,10 @@ import type { Database } from './client';
 import { sessions, users } from './schema';
 
 /**
- * Expired rows deleted with each login and refresh, oldest first through the index: more than one
- * session adds per refresh, so the table never keeps more than its live sessions for long, and no
- * request does unbounded work.
+ * Expired rows deleted by each login and refresh, oldest first through the index. A refresh adds
+ * one row and a login one, so deleting up to 20 keeps the table to the rows of unexpired
+ * sessions (each keeps one row per cookie it issued, for reuse detection) with bounded work per
+ * request and no cron job.
  */
 const PRUNE_BATCH = 20;
 
@@ -39,16 +40,28 @@ export interface NewSession {
   expiresAt: Date;
 }
 
-export async function startSession(db: Database, session: NewSession): Promise<void> {
-  await db.batch([db.insert(sessions).values(session), pruneExpired(db, session.loginAt)]);
+/** The family of the cookie whose hash is `secretHash`, as a subquery. */
+const familyOf = (secretHash: string): SQL =>
+  sql`(select presented.family from sessions as presented where presented.secret_hash = ${secretHash})`;
+
+const deleteFamilyOf = (db: Database, secretHash: string) =>
+  db.delete(sessions).where(eq(sessions.family, familyOf(secretHash)));
+
+/**
+ * Stores a new session, in one round trip. `replacing`: the hash of the cookie the browser sent
+ * with the login, whose session ends (the new cookie takes its place in that browser, so nobody
+ * would present the old one again and reveal a stolen copy).
+ */
+export async function startSession(db: Database, session: NewSession, replacing?: string): Promise<void> {
+  const insert = db.insert(sessions).values(session);
+  const prune = pruneExpired(db, session.loginAt);
+  await (replacing === undefined
+    ? db.batch([insert, prune])
+    : db.batch([deleteFamilyOf(db, replacing), insert, prune]));
 }
 
 const presented = alias(sessions, 'presented');
 const latest = alias(sessions, 'latest');
-
-/** The family of the cookie whose hash is `secretHash`, as a subquery. */
-const familyOf = (secretHash: string): SQL =>
-  sql`(select presented.family from sessions as presented where presented.secret_hash = ${secretHash})`;
 
 /**
  * True in SQL while the session of `latest` may still refresh: before its absolute end, its user
@@ -84,6 +97,7 @@ const answers = ({ presentedHash, nextHash, now, graceSeconds }: Rotation): SQL 
   )!;
 
 export interface Refreshed {
+  family: string;
   userId: number;
   username: string;
   isStaff: boolean;
@@ -126,6 +140,7 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
     .where(and(eq(sessions.secretHash, presentedHash), isNull(sessions.replacedBy)));
   const answer = db
     .select({
+      family: latest.family,
       userId: latest.userId,
       username: users.username,
       isStaff: users.isStaff,
@@ -157,5 +172,5 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
 
 /** Ends the session of the cookie whose hash is `secretHash` (every cookie of its family). */
 export async function endSession(db: Database, secretHash: string): Promise<void> {
-  await db.delete(sessions).where(eq(sessions.family, familyOf(secretHash)));
+  await deleteFamilyOf(db, secretHash);
 }

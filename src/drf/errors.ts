@@ -60,11 +60,11 @@ export const userDisabled = () => invalidToken('User account is disabled.');
 
 /**
  * 401 from a session route without a usable session cookie. Cookies have no registered
- * authentication scheme; the challenge follows draft-broyer-http-cookie-auth. `headers` clear the
- * refused cookie.
+ * authentication scheme; the challenge follows draft-broyer-http-cookie-auth. `clearCookie` is
+ * the Set-Cookie that removes the refused cookie, so the browser stops sending it.
  */
-export const noSession = (message: string, headers: Record<string, string>) =>
-  new ApiError(401, { detail: message }, { 'WWW-Authenticate': 'Cookie realm="api"', ...headers });
+export const noSession = (message: string, clearCookie: string) =>
+  new ApiError(401, { detail: message }, { 'WWW-Authenticate': 'Cookie realm="api"', 'Set-Cookie': clearCookie });
 
 export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
 

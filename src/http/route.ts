@@ -65,6 +65,8 @@ export interface RouteDeclaration<A extends Auth, Q extends QuerySchema, B exten
   head?: false;
   /** The statuses the handler itself answers: status -> response shape, or null for no body. */
   responses: Record<number, ResponseName | null>;
+  /** Response headers worth documenting, by status: header name -> description. */
+  headers?: Record<number, Record<string, string>>;
   handler: (c: Context<AppEnv>, input: RouteInput<A, Q, B>) => Response | Promise<Response>;
 }
 

@@ -73,18 +73,28 @@ function parameters(route: Route) {
   return [...inPath, ...inQuery];
 }
 
-function response(status: number, name: ResponseName | null) {
+function response(status: number, name: ResponseName | null, headerDescriptions: Record<string, string> = {}) {
   const description = STATUS_TEXT.get(status) ?? 'Response';
-  if (name === null) return { description };
+  const headerEntries = Object.entries(headerDescriptions);
+  const headers = headerEntries.length
+    ? {
+        headers: Object.fromEntries(
+          headerEntries.map(([header, text]) => [header, { description: text, schema: { type: 'string' } }]),
+        ),
+      }
+    : {};
+  if (name === null) return { description, ...headers };
   const schema = { $ref: `#/components/schemas/${name}` };
-  return { description, content: { [MEDIA_TYPES.get(name) ?? 'application/json']: { schema } } };
+  return { description, ...headers, content: { [MEDIA_TYPES.get(name) ?? 'application/json']: { schema } } };
 }
 
 function responses(route: Route) {
   const all = new Map<number, ResponseName | null>(derivedResponses(route));
   for (const [status, name] of Object.entries(route.responses)) all.set(Number(status), name);
   const sorted = [...all].sort(([a], [b]) => a - b);
-  return Object.fromEntries(sorted.map(([status, name]) => [String(status), response(status, name)]));
+  return Object.fromEntries(
+    sorted.map(([status, name]) => [String(status), response(status, name, route.headers?.[status])]),
+  );
 }
 
 /** `postAuthObtainToken` for POST /auth/obtain_token/; `getApiRoot` for GET /. */

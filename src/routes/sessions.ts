@@ -2,7 +2,8 @@
  * Browser sessions, beside the tutorial's bearer flow: the login sets an HttpOnly refresh cookie,
  * a refresh rotates it (a rotated cookie presented again ends the session: RFC 9700 §4.14), and
  * DELETE ends it. Logout, a password change or reset and deactivation raise the user's token
- * version, which ends every session too (sessions.token_version, src/db/sessions.ts).
+ * version, which ends every session too (sessions.token_version, src/db/sessions.ts). Access
+ * tokens of a session carry its id (`sid`) and refresh only through it.
  */
 import type { Context } from 'hono';
 import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
@@ -11,21 +12,48 @@ import { getDb } from '../db/client';
 import { endSession, rotateSession, startSession } from '../db/sessions';
 import { detail, noSession } from '../drf/errors';
 import type { AppEnv } from '../env';
-import { defineRoute } from '../http/route';
+import { defineRoute, type RouteInput } from '../http/route';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
 import { checkOrigin } from '../http/trusted-origin';
 import { credentialsBody, logIn } from './credentials';
 
 const PATH = '/auth/session/';
 
-/** 401 that also removes the refused cookie, so the browser stops sending it. */
-const sessionRefused = (message: string) => noSession(message, { 'Set-Cookie': clearedSessionCookie() });
+const SET_COOKIE = { 'Set-Cookie': 'The session cookie (see the sessionCookie security scheme).' };
+
+async function start(c: Context<AppEnv>, input: RouteInput<'none', undefined, typeof credentialsBody>) {
+  checkOrigin(c, { required: false });
+  const user = await logIn(c, await input.body());
+  const settings = c.var.settings;
+  const now = new Date();
+  // Without refresh there is no session to keep: the login answers a token, as obtain does.
+  if (!settings.jwtAllowRefresh) return c.json({ token: await issueAccessToken(user, settings, { now }) });
+  const family = crypto.randomUUID();
+  const secret = newSessionSecret();
+  const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
+  const token = await issueAccessToken(user, settings, { now, sessionId: family });
+  const previous = readSessionCookie(c);
+  await startSession(
+    getDb(c.env.DB),
+    {
+      family,
+      userId: user.id,
+      secretHash: await hashSessionSecret(secret),
+      tokenVersion: user.tokenVersion,
+      loginAt: now,
+      expiresAt,
+    },
+    previous === undefined ? undefined : await hashSessionSecret(previous),
+  );
+  c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now));
+  return c.json({ token });
+}
 
 async function refresh(c: Context<AppEnv>) {
   const settings = c.var.settings;
   if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
   const presented = readSessionCookie(c);
-  if (presented === undefined) throw sessionRefused('Authentication credentials were not provided.');
+  if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
   const successor = newSessionSecret();
   const refreshed = await rotateSession(getDb(c.env.DB), {
@@ -34,17 +62,32 @@ async function refresh(c: Context<AppEnv>) {
     now,
     graceSeconds: settings.sessionRotationGrace,
   });
-  if (!refreshed) throw sessionRefused('Session has expired or has been ended.');
+  if (!refreshed) throw noSession('Session has expired or has been ended.', clearedSessionCookie());
   const user = {
     id: refreshed.userId,
     username: refreshed.username,
     isStaff: refreshed.isStaff,
     tokenVersion: refreshed.tokenVersion,
   };
-  const token = await issueAccessToken(user, settings, { origIat: Math.floor(refreshed.loginAt / 1000), now });
+  const token = await issueAccessToken(user, settings, {
+    origIat: Math.floor(refreshed.loginAt / 1000),
+    sessionId: refreshed.family,
+    now,
+  });
   // In the grace, the browser already holds the successor (the other tab's answer set it).
   if (refreshed.rotated) c.header('Set-Cookie', sessionCookie(successor, refreshed.expiresAt, now));
   return c.json({ token });
+}
+
+async function end(c: Context<AppEnv>) {
+  // The cookie's path is /auth/session/: a browser sends nothing to /auth/session, so a 204 there
+  // would end nothing. Send the request where the cookie goes (308 keeps the method).
+  // (c.req.path drops the trailing slash: the app answers with and without it.)
+  if (!new URL(c.req.url).pathname.endsWith('/')) return c.redirect(PATH, 308);
+  const presented = readSessionCookie(c);
+  if (presented !== undefined) await endSession(getDb(c.env.DB), await hashSessionSecret(presented));
+  c.header('Set-Cookie', clearedSessionCookie());
+  return c.body(null, 204);
 }
 
 export const sessionRoutes = [
@@ -54,30 +97,13 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'Log in a browser: an access token, and an HttpOnly refresh cookie',
     description:
-      'The same checks, errors and rate limits as /auth/obtain_token/. The cookie lasts JWT_REFRESH_EXPIRATION_DELTA from this login. A request from a browser page of another origin than SITE_URL or CORS_ALLOWED_ORIGINS is refused (login CSRF).',
+      'The same checks, errors and rate limits as /auth/obtain_token/. The cookie lasts JWT_REFRESH_EXPIRATION_DELTA from this login; a session cookie sent with the login ends its session. A request from a page of an origin other than SITE_URL or CORS_ALLOWED_ORIGINS is refused (login CSRF). With JWT_ALLOW_REFRESH false, no cookie is set.',
     auth: 'none',
     rateLimit: 'obtain',
     body: credentialsBody,
     responses: { 200: 'Token', 403: 'Detail' },
-    handler: async (c, input) => {
-      checkOrigin(c, { required: false });
-      const user = await logIn(c, await input.body());
-      const settings = c.var.settings;
-      const now = new Date();
-      const secret = newSessionSecret();
-      const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
-      const token = await issueAccessToken(user, settings, { now });
-      await startSession(getDb(c.env.DB), {
-        family: crypto.randomUUID(),
-        userId: user.id,
-        secretHash: await hashSessionSecret(secret),
-        tokenVersion: user.tokenVersion,
-        loginAt: now,
-        expiresAt,
-      });
-      c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now));
-      return c.json({ token });
-    },
+    headers: { 200: SET_COOKIE },
+    handler: start,
   }),
   defineRoute({
     method: 'post',
@@ -89,6 +115,7 @@ export const sessionRoutes = [
     auth: 'session',
     rateLimit: 'session-refresh',
     responses: { 200: 'Token', 401: 'Detail' },
+    headers: { 200: SET_COOKIE, 401: SET_COOKIE },
     handler: refresh,
   }),
   defineRoute({
@@ -96,13 +123,10 @@ export const sessionRoutes = [
     path: PATH,
     tag: 'sessions',
     summary: 'End the session of the cookie and clear it',
+    description: 'Needs the trailing slash, where the cookie is sent: without it, 308 to /auth/session/.',
     auth: 'session',
     responses: { 204: null },
-    handler: async (c) => {
-      const presented = readSessionCookie(c);
-      if (presented !== undefined) await endSession(getDb(c.env.DB), await hashSessionSecret(presented));
-      c.header('Set-Cookie', clearedSessionCookie());
-      return c.body(null, 204);
-    },
+    headers: { 204: SET_COOKIE },
+    handler: end,
   }),
 ];

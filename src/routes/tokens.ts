@@ -66,7 +66,7 @@ export const tokenRoutes = [
     tag: 'auth',
     summary: 'Exchange a still-valid access token for a new one with the same orig_iat',
     description:
-      'Refused once orig_iat + JWT_REFRESH_EXPIRATION_DELTA has passed; 403 when JWT_ALLOW_REFRESH is false.',
+      'Refused once orig_iat + JWT_REFRESH_EXPIRATION_DELTA has passed, and for a token of a browser session (which refreshes only through its cookie); 403 when JWT_ALLOW_REFRESH is false.',
     auth: 'none',
     rateLimit: 'refresh',
     body: tokenBody,
@@ -76,6 +76,9 @@ export const tokenRoutes = [
       if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
       const claims = await verifiedClaims((await input.body()).token, settings);
       await throttle(c, 'RATE_LIMIT_USERNAME', `refresh:${claims.userId}`);
+      if (claims.sessionId !== undefined) {
+        throw nonFieldError('This token belongs to a browser session: refresh it with /auth/session/refresh/.');
+      }
       if (claims.origIat === undefined) throw nonFieldError('orig_iat field is required.');
       if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
       const user = await activeUser(getDb(c.env.DB), claims);

@@ -43,6 +43,7 @@ describe('access token claims', () => {
     ['a fractional token_version', () => ({ token_version: 0.5 })],
     ['no token_version', () => ({ token_version: undefined })],
     ['jti as a number', () => ({ jti: 42 })],
+    ['sid as a number', () => ({ sid: 42 })],
     ['a lifetime longer than JWT_EXPIRATION_DELTA', (claims) => ({ exp: claims.iat + 301 })],
   ])('refuses %s, with a valid signature', async (_, change) => {
     const claims = control();
