@@ -1,11 +1,13 @@
 /**
  * `npm run deploy`: checks the settings of wrangler.toml (and any `--var`) with the Worker's own
- * parser, then runs `wrangler deploy` with the same arguments (`npm run deploy -- --dry-run`).
+ * parser, builds the app, then runs `wrangler deploy` with the same arguments (`npm run deploy --
+ * --dry-run`): one deploy ships the API and the app.
  * JWT_SECRET lives in Cloudflare (`wrangler secret put`), where this script cannot read it;
  * wrangler itself refuses to deploy without it ([secrets] in wrangler.toml), so the other
  * settings are checked with a throwaway key of the configured algorithm.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { buildApp } from './build-app.ts';
 import { startWrangler } from './wrangler.ts';
 import { settingsProblem, workerEnv } from './worker-settings.ts';
 
@@ -26,4 +28,5 @@ if (problem) {
   console.error(`npm run deploy: ${problem}. Fix it in wrangler.toml; nothing was deployed.`);
   process.exit(1);
 }
+buildApp();
 process.exitCode = await startWrangler(['deploy', ...args]);

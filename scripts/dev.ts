@@ -5,12 +5,14 @@
  * 3. checks that the port is free (wrangler would otherwise move to another one while the
  *    links still named the first),
  * 4. applies the D1 migrations to the local database,
- * 5. runs `wrangler dev` on that port, passing on any arguments (`npm start -- --port 9000`).
+ * 5. builds the app (app/ into app/dist, served under /app/),
+ * 6. runs `wrangler dev` on that port, passing on any arguments (`npm start -- --port 9000`).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { buildApp } from './build-app.ts';
 import { applyLocalMigrations, projectRoot, startWrangler } from './wrangler.ts';
 import { flagValues, settingsProblem, workerEnv } from './worker-settings.ts';
 
@@ -74,5 +76,6 @@ const problem = await settingsProblem(env);
 if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);
 await assertPortFree(port);
 applyLocalMigrations({ persistTo: flagValues(args, '--persist-to')[0] });
+buildApp();
 const wranglerArgs = portArgument === undefined ? [...args, '--port', String(port)] : args;
 process.exitCode = await startWrangler(['dev', ...withLocalSiteUrl(wranglerArgs, env.SITE_URL, port)]);

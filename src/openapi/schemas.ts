@@ -27,6 +27,8 @@ const user = component(
     url: absoluteUrl,
     username: z.string().max(USERNAME_MAX_LENGTH),
     email: z.string().optional().meta({ description: 'Only shown to the user itself and to staff.' }),
+    is_active: z.boolean().optional().meta({ description: 'Only shown to staff.' }),
+    is_staff: z.boolean().optional().meta({ description: 'Only shown to staff.' }),
     tasks: z.array(id),
   }),
 );

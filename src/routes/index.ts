@@ -1,6 +1,5 @@
 /** Every route the API serves, in the order Hono matches them; the docs describe them all. */
 import type { Route } from '../http/route';
-import { confirmPageRoutes } from './confirm-pages';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
 import { passwordResetRoutes } from './password-reset';
@@ -20,7 +19,6 @@ const apiRoutes: readonly Route[] = [
   ...jwksRoutes,
   ...taskRoutes,
   ...userRoutes,
-  ...confirmPageRoutes,
 ];
 
 export const routes: readonly Route[] = [...apiRoutes, ...docsRoutes(apiRoutes)];

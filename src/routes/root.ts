@@ -19,6 +19,7 @@ export const rootRoutes = [
         obtain_token: `${base}/auth/obtain_token/`,
         refresh_token: `${base}/auth/refresh_token/`,
         verify_token: `${base}/auth/verify_token/`,
+        app: `${base}/app/`,
         docs: `${base}/docs`,
         openapi: `${base}/openapi.json`,
       });

@@ -239,33 +239,18 @@ describe('registering again', () => {
   });
 });
 
-describe('the pages the mailed links open', () => {
-  it('show a form that POSTs the token, and opening the page activates nothing', async () => {
+describe('the mailed activation link', () => {
+  it("holds a token that the app's confirm page POSTs to /api-activate/; mailing it activates nothing", async () => {
     const sent = recordMail();
     const { username, response } = await registerByEmail();
     expect(response.status, await response.clone().text()).toBe(201);
-    const [link, token] = linkIn(sent[0]!);
-    const page = await callWithEnv(EMAIL_MODE, new URL(link).pathname);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('Content-Type')).toMatch(/^text\/html/);
-    const markup = await page.text();
-    expect(markup).toContain('<form method="post" action="/api-activate/">');
-    expect(markup).toContain(`name="token" value="${token}"`);
+    const [, token] = linkIn(sent[0]!);
     expect(await row(username)).toMatchObject({ isActive: false });
     const submitted = await callWithEnv(EMAIL_MODE, '/api-activate/', {
       method: 'POST',
       body: new URLSearchParams({ token: token! }),
     });
     expect(await submitted.json()).toEqual(['User Activated']);
-  });
-
-  it('escape what the path holds', async () => {
-    for (const path of ['/app/activate/', '/app/password-reset/']) {
-      const page = await callWithEnv({}, `${path}%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
-      const markup = await page.text();
-      expect(markup).not.toContain('<script>');
-      expect(markup).toContain('&quot;&gt;&lt;script&gt;');
-    }
   });
 });
 

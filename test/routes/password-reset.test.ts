@@ -179,24 +179,6 @@ describe('POST /auth/password/reset/', () => {
 
 const createUserWithPassword = () => createUser({ password: 'the first passphrase' });
 
-describe('GET /app/password-reset/<token>', () => {
-  it('shows a form that POSTs the token and the new password, which sets it', async () => {
-    const user = await createUser();
-    const { token } = await resetLink(`${user.username}@example.com`);
-    const page = await callWithEnv({}, `/app/password-reset/${token}`);
-    const markup = await page.text();
-    expect(markup).toContain('<form method="post" action="/auth/password/reset/confirm/">');
-    expect(markup).toContain(`name="token" value="${token}"`);
-    expect(markup).toContain('name="new_password"');
-    const submitted = await callWithEnv({}, '/auth/password/reset/confirm/', {
-      method: 'POST',
-      body: new URLSearchParams({ token, new_password: 'a brand new passphrase' }),
-    });
-    expect(submitted.status).toBe(200);
-    expect(await obtainToken(user.username, 'a brand new passphrase')).toMatch(/^ey/);
-  });
-});
-
 describe('password reset edge cases', () => {
   it('refuses a token of another kind even when it carries every reset claim', async () => {
     const user = await createUser();

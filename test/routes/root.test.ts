@@ -13,6 +13,7 @@ describe('GET /', () => {
       obtain_token: `${SITE_URL}/auth/obtain_token/`,
       refresh_token: `${SITE_URL}/auth/refresh_token/`,
       verify_token: `${SITE_URL}/auth/verify_token/`,
+      app: `${SITE_URL}/app/`,
       docs: `${SITE_URL}/docs`,
       openapi: `${SITE_URL}/openapi.json`,
     });
