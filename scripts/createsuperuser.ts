@@ -1,6 +1,7 @@
 /**
  * `npm run createsuperuser -- --username admin --email admin@example.com [--password ...]`
- * Creates an active staff user in the local D1 database (the one `npm start` serves). The
+ * Creates an active staff user in the local D1 database (the one `npm start` serves; with
+ * `--persist-to DIR`, the one `npm start -- --persist-to DIR` serves). The
  * password comes from --password, then SUPERUSER_PASSWORD, then a prompt. As in Django's
  * non-interactive mode, no password rules are applied here.
  */
@@ -47,7 +48,12 @@ async function readPassword(fromArgs: string | undefined): Promise<string> {
 const sqlString = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
 const { values } = parseArgs({
-  options: { username: { type: 'string' }, email: { type: 'string', default: '' }, password: { type: 'string' } },
+  options: {
+    username: { type: 'string' },
+    email: { type: 'string', default: '' },
+    password: { type: 'string' },
+    'persist-to': { type: 'string' },
+  },
 });
 const username = values.username?.trim().normalize('NFKC');
 if (!username) fail('--username is required.');
@@ -59,11 +65,13 @@ if (email !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail('Enter a val
 const password = await readPassword(values.password);
 if (password === '') fail('the password may not be blank.');
 
-applyLocalMigrations({ quiet: true });
+const persistTo = values['persist-to'];
+applyLocalMigrations({ quiet: true, persistTo });
 const insert =
   'INSERT INTO users (username, email, password, is_active, is_staff) VALUES ' +
   `(${[username, email, await hashPassword(password)].map(sqlString).join(', ')}, 1, 1);`;
-const result = runWrangler(['d1', 'execute', 'DB', '--local', '--command', insert], { quiet: true });
+const persist = persistTo === undefined ? [] : ['--persist-to', persistTo];
+const result = runWrangler(['d1', 'execute', 'DB', '--local', ...persist, '--command', insert], { quiet: true });
 if (result.status !== 0) {
   const output = `${result.stdout}${result.stderr}`;
   if (output.includes('UNIQUE constraint failed: users.username')) fail('That username is already taken.');
