@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
-// Tests run inside workerd with the bindings of wrangler.toml and a local D1 to which the real
+// The Worker's tests run inside workerd with the bindings of wrangler.toml and a local D1 to which the real
 // migrations are applied (test/apply-migrations.ts). The JWT secret is random for every run.
 //
 // wrangler reads required secrets ([secrets] in wrangler.toml) from process.env when there is no
@@ -16,19 +17,31 @@ process.env.WRANGLER_LOG ??= 'warn';
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
-          // An empty database of its own for the test of the migrations themselves.
-          d1Databases: { MIGRATION_TEST_DB: 'migration-test' },
-        },
-      }),
-    ],
     test: {
-      setupFiles: ['./test/apply-migrations.ts'],
-      include: ['test/**/*.test.ts'],
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
+                // An empty database of its own for the test of the migrations themselves.
+                d1Databases: { MIGRATION_TEST_DB: 'migration-test' },
+              },
+            }),
+          ],
+          test: {
+            name: 'worker',
+            setupFiles: ['./test/apply-migrations.ts'],
+            include: ['test/**/*.test.ts'],
+          },
+        },
+        // The app's components and API client, in happy-dom.
+        {
+          plugins: [vue()],
+          test: { name: 'app', environment: 'happy-dom', include: ['app/src/**/*.test.ts'] },
+        },
+      ],
     },
   };
 });

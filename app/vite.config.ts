@@ -15,5 +15,8 @@ export default defineConfig({
   base: '/app/',
   plugins: [vue()],
   build: { outDir: 'dist', emptyOutDir: true },
-  server: { proxy: Object.fromEntries(API_PATHS.map((path) => [path, { target: api, changeOrigin: false }])) },
+  server: {
+    // The API sees the page as its own origin, so its session routes' Origin check passes.
+    proxy: Object.fromEntries(API_PATHS.map((path) => [path, { target: api, headers: { Origin: api } }])),
+  },
 });

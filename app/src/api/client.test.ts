@@ -1,0 +1,127 @@
+/**
+ * The API client and the session, against a fake network: the token is sent, a 401 refreshes
+ * the session once and retries once, the session routes carry the cookie, nothing is stored.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const token = (username: string, exp = Math.floor(Date.now() / 1000) + 300) =>
+  `h.${btoa(JSON.stringify({ user_id: 1, username, is_staff: false, exp })).replace(/=+$/, '')}.s`;
+
+type Handler = (request: Request) => Response | Promise<Response>;
+let handler: Handler;
+const requests: Request[] = [];
+
+beforeEach(() => {
+  requests.length = 0;
+  vi.resetModules();
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: Request) => {
+      requests.push(input.clone());
+      return handler(input);
+    }),
+  );
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+
+async function loggedIn() {
+  const session = await import('../session');
+  const { api } = await import('./client');
+  handler = () => json({ token: token('first') });
+  expect(await session.logIn('first', 'pw')).toBeNull();
+  requests.length = 0;
+  return { session, api };
+}
+
+describe('the API client', () => {
+  it('sends the access token as a Bearer header', async () => {
+    const { api, session } = await loggedIn();
+    handler = () => json({ id: 1, url: 'u', username: 'first', tasks: [] });
+    await api.GET('/users/me/');
+    expect(requests[0]!.headers.get('Authorization')).toBe(`Bearer ${session.session.token}`);
+  });
+
+  it('on a 401, refreshes through the session once and retries once with the new token', async () => {
+    const { api, session } = await loggedIn();
+    const fresh = token('first', Math.floor(Date.now() / 1000) + 600);
+    handler = (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === '/auth/session/refresh/') return json({ token: fresh });
+      return request.headers.get('Authorization') === `Bearer ${fresh}`
+        ? json({ ok: true })
+        : json({ detail: 'x' }, 401);
+    };
+    const { response } = await api.GET('/users/me/');
+    expect(response.status).toBe(200);
+    expect(requests.map((request) => new URL(request.url).pathname)).toEqual([
+      '/users/me/',
+      '/auth/session/refresh/',
+      '/users/me/',
+    ]);
+    expect(session.session.token).toBe(fresh);
+  });
+
+  it('gives up after one retry, and when the session cannot refresh it forgets the user', async () => {
+    const { api, session } = await loggedIn();
+    handler = (request) =>
+      new URL(request.url).pathname === '/auth/session/refresh/' ? json({ detail: 'ended' }, 401) : json({}, 401);
+    const { response } = await api.GET('/users/me/');
+    expect(response.status).toBe(401);
+    expect(requests).toHaveLength(2);
+    expect(session.session.user).toBeNull();
+  });
+
+  it('does not retry an anonymous request', async () => {
+    const { api } = await import('./client');
+    handler = () => json({ detail: 'Authentication credentials were not provided.' }, 401);
+    await api.POST('/tasks/', { body: { title: 't', due_to: '2030-01-01T00:00:00Z' } });
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.headers.get('Authorization')).toBeNull();
+  });
+});
+
+describe('the session', () => {
+  it('logs in and out through the cookie routes, with credentials, keeping nothing in storage', async () => {
+    const { session } = await loggedIn();
+    expect(session.session.user).toEqual({ id: 1, username: 'first', isStaff: false });
+    handler = () => new Response(null, { status: 204 });
+    await session.logOut();
+    expect(requests[0]!.method).toBe('DELETE');
+    expect(new URL(requests[0]!.url).pathname).toBe('/auth/session/');
+    expect(requests[0]!.credentials).toBe('include');
+    expect(session.session.token).toBeNull();
+    expect(localStorage.length + sessionStorage.length).toBe(0);
+  });
+
+  it('answers the API problem of a refused login', async () => {
+    const session = await import('../session');
+    handler = () => json({ non_field_errors: ['Unable to log in with provided credentials.'] }, 400);
+    expect(await session.logIn('a', 'b')).toEqual({
+      fields: {},
+      message: 'Unable to log in with provided credentials.',
+    });
+    expect(session.session.user).toBeNull();
+  });
+
+  it('refreshes shortly before the access token expires', async () => {
+    vi.useFakeTimers();
+    try {
+      const session = await import('../session');
+      handler = () => json({ token: token('first', Math.floor(Date.now() / 1000) + 300) });
+      await session.logIn('first', 'pw');
+      requests.length = 0;
+      await vi.advanceTimersByTimeAsync(269_000);
+      expect(requests).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(requests.map((request) => new URL(request.url).pathname)).toEqual(['/auth/session/refresh/']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
