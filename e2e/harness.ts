@@ -17,8 +17,16 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Debian's Chromium, found as `command -v chromium` finds it (CHROMIUM_PATH overrides). */
+function chromiumPath(): string {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new Error('chromium is not installed: apt-get install chromium');
+  return found;
+}
+
 export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
 
 let passed = 0;
 let failed = 0;
