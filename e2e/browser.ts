@@ -13,7 +13,7 @@ import path from 'node:path';
 import { freePorts } from '../scripts/free-port.ts';
 import { startLocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
-import { checkElsewhere, checkJourney, checkStaff } from './app-checks.ts';
+import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
 
@@ -43,7 +43,9 @@ const browser = await launchChromium();
 
 try {
   const account = await checkJourney(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
+  await checkList(browser, apiServer.base, account);
   await checkStaff(browser, apiServer.base, STAFF, account);
+  await checkAccount(browser, apiServer.base, await activeUser(apiServer.base));
   const elsewhereUrls = [`http://localhost:${LISTED_PORT}`, `http://localhost:${UNLISTED_PORT}`] as const;
   await checkElsewhere(browser, ...elsewhereUrls, await activeUser(apiServer.base));
   await checkSession(browser, apiServer.base, ACCESS_TOKEN_SECONDS);

@@ -37,29 +37,50 @@ export function check(name: string, ok: boolean, detail = ''): void {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `: ${detail}`}`);
 }
 
-/** Runs `body`, counting a thrown error (a locator that never appeared, say) as a failed check. */
-export async function checking(name: string, body: () => Promise<void>): Promise<void> {
+/**
+ * Runs `body`, counting a thrown error (a locator that never appeared, say) as a failed check, with
+ * what `page` showed then.
+ */
+export async function checking(name: string, body: () => Promise<void>, page?: Page): Promise<void> {
   try {
     await body();
   } catch (error) {
-    check(name, false, error instanceof Error ? error.message.split('\n')[0]! : String(error));
+    const shown = page
+      ? await page
+          .locator('body')
+          .innerText({ timeout: 1000 })
+          .catch(() => '')
+      : '';
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    check(
+      name,
+      false,
+      `${message}${shown ? `\n  page (${page!.url()}): ${shown.replace(/\s+/g, ' ').slice(0, 400)}` : ''}`,
+    );
   }
 }
 
 export const summary = () => ({ passed, failed });
 
 /**
- * Console errors and uncaught exceptions of every page of `context`. The browser's own line for
- * an HTTP error answer ("Failed to load resource: ... status of 401") is the API speaking, which
- * the app expects (a wrong password, no session yet), and is not counted; a 5xx is.
+ * The API answers the app expects to be 4xx, whose "Failed to load resource" console line is the
+ * browser reporting the answer, not an error of the app: a refresh without a session, a refused
+ * login or registration, a bad reset link, a missing task, and a request with an expired token
+ * (which the app retries after a refresh).
  */
+const EXPECTED_REFUSALS =
+  /^\/(auth\/session\/(refresh\/)?|api-register\/|auth\/password\/reset\/confirm\/|tasks\/\d+\/|users\/me\/)$/;
+
+/** Console errors and uncaught exceptions of every page of `context`, but for EXPECTED_REFUSALS. */
 export function watchConsole(context: BrowserContext): string[] {
   const errors: string[] = [];
   const watch = (page: Page) => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
-      if (/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) return;
-      errors.push(message.text());
+      const refusal = /Failed to load resource: the server responded with a status of 4\d\d/.test(message.text());
+      const url = message.location().url;
+      if (refusal && url && EXPECTED_REFUSALS.test(new URL(url).pathname)) return;
+      errors.push(`${message.text()} (${url})`);
     });
     page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   };

@@ -1,3 +1,4 @@
+import { nextTick } from 'vue';
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router';
 import { refresh, session } from './session';
 import TaskList from './pages/TaskList.vue';
@@ -7,17 +8,44 @@ export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
     { path: '/', redirect: '/tasks' },
-    { path: '/tasks', component: TaskList },
-    { path: '/tasks/:id(\\d+)', component: () => import('./pages/TaskDetail.vue'), props: true },
-    { path: '/login', component: () => import('./pages/LoginPage.vue') },
-    { path: '/register', component: () => import('./pages/RegisterPage.vue') },
-    { path: '/activate/:token', component: () => import('./pages/ActivatePage.vue'), props: true },
-    { path: '/resend', component: () => import('./pages/ResendPage.vue') },
-    { path: '/password-reset', component: () => import('./pages/ResetRequestPage.vue') },
-    { path: '/password-reset/:token', component: () => import('./pages/ResetConfirmPage.vue'), props: true },
-    { path: '/profile', component: () => import('./pages/ProfilePage.vue'), meta: { login: true } },
-    { path: '/users', component: () => import('./pages/UsersPage.vue'), meta: { login: true, staff: true } },
-    { path: '/:rest(.*)*', component: () => import('./pages/NotFound.vue') },
+    { path: '/tasks', component: TaskList, meta: { title: 'Tasks' } },
+    {
+      path: '/tasks/:id(\\d+)',
+      component: () => import('./pages/TaskDetail.vue'),
+      props: true,
+      meta: { title: 'Task' },
+    },
+    { path: '/login', component: () => import('./pages/LoginPage.vue'), meta: { title: 'Log in' } },
+    { path: '/register', component: () => import('./pages/RegisterPage.vue'), meta: { title: 'Register' } },
+    {
+      path: '/activate/:token',
+      component: () => import('./pages/ActivatePage.vue'),
+      props: true,
+      meta: { title: 'Activate your account' },
+    },
+    { path: '/resend', component: () => import('./pages/ResendPage.vue'), meta: { title: 'A new activation link' } },
+    {
+      path: '/password-reset',
+      component: () => import('./pages/ResetRequestPage.vue'),
+      meta: { title: 'Reset your password' },
+    },
+    {
+      path: '/password-reset/:token',
+      component: () => import('./pages/ResetConfirmPage.vue'),
+      props: true,
+      meta: { title: 'Choose a new password' },
+    },
+    {
+      path: '/profile',
+      component: () => import('./pages/ProfilePage.vue'),
+      meta: { title: 'Profile', login: true },
+    },
+    {
+      path: '/users',
+      component: () => import('./pages/UsersPage.vue'),
+      meta: { title: 'Users', login: true, staff: true },
+    },
+    { path: '/:rest(.*)*', component: () => import('./pages/NotFound.vue'), meta: { title: 'Page not found' } },
   ],
 });
 
@@ -30,4 +58,19 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   if (to.meta.login && !session.user) return { path: '/login', query: { next: to.fullPath } };
   if (to.meta.staff && !session.user?.isStaff) return '/tasks';
   return true;
+});
+
+/**
+ * Each page names itself in the window title, and after a navigation focus moves to its heading,
+ * so that a screen reader announces the new page.
+ */
+router.afterEach(async (to, from) => {
+  document.title = `${typeof to.meta.title === 'string' ? to.meta.title : 'Tasks'} · Tasks`;
+  if (from.matched.length === 0 || to.path === from.path) return;
+  await nextTick();
+  const heading = document.querySelector<HTMLElement>('main h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
 });

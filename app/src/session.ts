@@ -2,6 +2,9 @@
  * The browser session: the access token lives in memory only (never localStorage or
  * sessionStorage); the HttpOnly session cookie, which this code never sees, brings a new one after
  * a reload and shortly before each expiry.
+ *
+ * Session requests never overlap: a refresh answered 401 clears the cookie, and one that was still
+ * on its way when the user logged in again would clear the new cookie.
  */
 import createClient from 'openapi-fetch';
 import { reactive, readonly } from 'vue';
@@ -28,14 +31,21 @@ const state = reactive({
 
 export const session = readonly(state);
 
-/** Refresh this long before the token expires. */
-const EARLY_SECONDS = 30;
+/** Refresh this long before the token expires (or halfway through a shorter life). */
+const EARLY_MS = 30_000;
+/** After a refresh the server could not answer (429, 5xx, offline): try again this much later. */
+const RETRY_MS = 10_000;
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
-function claimsOf(token: string): { user_id: number; username: string; is_staff: boolean; exp: number } {
+function claimsOf(token: string): { user_id: number; username: string; is_staff: boolean; iat: number; exp: number } {
   const payload = token.split('.')[1] ?? '';
   const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+}
+
+function refreshIn(delay: number): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refresh(), delay);
 }
 
 function setToken(token: string | null): void {
@@ -47,45 +57,74 @@ function setToken(token: string | null): void {
   }
   const claims = claimsOf(token);
   state.user = { id: claims.user_id, username: claims.username, isStaff: claims.is_staff };
-  const lifetime = claims.exp * 1000 - Date.now();
-  refreshTimer = setTimeout(() => void refresh(), Math.max(lifetime - EARLY_SECONDS * 1000, lifetime / 2, 1000));
+  // The token's own lifetime, not its `exp` against this device's clock, which may be off.
+  const lifetime = (claims.exp - claims.iat) * 1000;
+  refreshIn(Math.max(lifetime - EARLY_MS, lifetime / 2, 1000));
 }
 
+/** The session request on its way, if any; the next one waits for it. */
+let pending: Promise<unknown> = Promise.resolve();
 let refreshing: Promise<boolean> | null = null;
 
-/** A new access token from the session cookie (one request at a time); false when there is no session. */
+function serialized<T>(request: () => Promise<T>): Promise<T> {
+  const next = pending.then(request, request);
+  pending = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * A new access token from the session cookie (concurrent callers share one request). False when
+ * there is no session (401, 403). When the server cannot answer, the token in hand is kept and the
+ * refresh tried again shortly.
+ */
 export function refresh(): Promise<boolean> {
-  refreshing ??= sessionApi
-    .POST('/auth/session/refresh/')
-    .then(({ data }) => {
-      setToken(data?.token ?? null);
-      return data !== undefined;
-    })
-    .catch(() => false)
-    .finally(() => {
-      refreshing = null;
-      state.ready = true;
-    });
+  refreshing ??= serialized(async () => {
+    try {
+      const { data, response } = await sessionApi.POST('/auth/session/refresh/');
+      if (data !== undefined) {
+        setToken(data.token);
+        return true;
+      }
+      if (response.status === 401 || response.status === 403) {
+        setToken(null);
+        return false;
+      }
+    } catch {
+      // Offline: as for a server error below.
+    }
+    if (state.token !== null) refreshIn(RETRY_MS);
+    return state.token !== null;
+  }).finally(() => {
+    refreshing = null;
+    state.ready = true;
+  });
   return refreshing;
 }
 
 /** Logs in with a session; answers what went wrong, or null. */
-export async function logIn(username: string, password: string): Promise<ApiProblem | null> {
-  try {
-    const { data, error } = await sessionApi.POST('/auth/session/', { body: { username, password } });
-    if (data === undefined) return problemFrom(error);
-    setToken(data.token);
-    return null;
-  } catch {
-    return networkProblem();
-  }
+export function logIn(username: string, password: string): Promise<ApiProblem | null> {
+  return serialized(async () => {
+    try {
+      const { data, error } = await sessionApi.POST('/auth/session/', { body: { username, password } });
+      if (data === undefined) return problemFrom(error);
+      setToken(data.token);
+      return null;
+    } catch {
+      return networkProblem();
+    }
+  });
 }
 
-/** Ends the session (the server forgets it and clears the cookie) and forgets the token. */
-export async function logOut(): Promise<void> {
-  try {
-    await sessionApi.DELETE('/auth/session/');
-  } finally {
-    setToken(null);
-  }
+/** Ends the session (the server forgets it and clears the cookie); answers what went wrong, or null. */
+export function logOut(): Promise<ApiProblem | null> {
+  return serialized(async () => {
+    try {
+      const { response, error } = await sessionApi.DELETE('/auth/session/');
+      if (!response.ok) return problemFrom(error);
+      setToken(null);
+      return null;
+    } catch {
+      return networkProblem();
+    }
+  });
 }

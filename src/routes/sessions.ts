@@ -111,9 +111,8 @@ export const sessionRoutes = [
     tag: 'sessions',
     summary: 'A new access token for the session cookie, which is rotated',
     description:
-      'No body. A cookie that was already rotated ends the whole session (401), except within SESSION_ROTATION_GRACE of its rotation while its successor is current (two tabs refreshing at once): then 200 without a new cookie. 403 when JWT_ALLOW_REFRESH is false.',
+      'No body. A cookie that was already rotated ends the whole session (401), except within SESSION_ROTATION_GRACE of its rotation while its successor is current (two tabs refreshing at once): then 200 without a new cookie. 403 when JWT_ALLOW_REFRESH is false. Not rate limited per IP: every tab of every user behind one address refreshes, and guessing a 256-bit secret is hopeless.',
     auth: 'session',
-    rateLimit: 'session-refresh',
     responses: { 200: 'Token', 401: 'Detail' },
     headers: { 200: SET_COOKIE, 401: SET_COOKIE },
     handler: refresh,

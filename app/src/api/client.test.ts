@@ -4,8 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-const token = (username: string, exp = Math.floor(Date.now() / 1000) + 300) =>
-  `h.${btoa(JSON.stringify({ user_id: 1, username, is_staff: false, exp })).replace(/=+$/, '')}.s`;
+/** A token as the API signs it (the signature is not checked by the app): `lifetime` seconds from now. */
+function token(username: string, lifetime = 300, iat = Math.floor(Date.now() / 1000)) {
+  const claims = { user_id: 1, username, is_staff: false, iat, exp: iat + lifetime };
+  return `h.${btoa(JSON.stringify(claims)).replace(/=+$/, '')}.s`;
+}
 
 type Handler = (request: Request) => Response | Promise<Response>;
 let handler: Handler;
@@ -49,7 +52,7 @@ describe('the API client', () => {
 
   it('on a 401, refreshes through the session once and retries once with the new token', async () => {
     const { api, session } = await loggedIn();
-    const fresh = token('first', Math.floor(Date.now() / 1000) + 600);
+    const fresh = token('first', 600);
     handler = (request) => {
       const path = new URL(request.url).pathname;
       if (path === '/auth/session/refresh/') return json({ token: fresh });
@@ -75,6 +78,34 @@ describe('the API client', () => {
     expect(response.status).toBe(401);
     expect(requests).toHaveLength(2);
     expect(session.session.user).toBeNull();
+  });
+
+  it('retries only once: a retry answered 401 again is the answer', async () => {
+    const { api } = await loggedIn();
+    handler = (request) =>
+      new URL(request.url).pathname === '/auth/session/refresh/' ? json({ token: token('first') }) : json({}, 401);
+    const { response } = await api.GET('/users/me/');
+    expect(response.status).toBe(401);
+    expect(requests.map((request) => new URL(request.url).pathname)).toEqual([
+      '/users/me/',
+      '/auth/session/refresh/',
+      '/users/me/',
+    ]);
+  });
+
+  it('three requests answered 401 at once share one refresh', async () => {
+    const { api } = await loggedIn();
+    const fresh = token('first', 600);
+    handler = async (request) => {
+      if (new URL(request.url).pathname === '/auth/session/refresh/') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return json({ token: fresh });
+      }
+      return request.headers.get('Authorization') === `Bearer ${fresh}` ? json({}) : json({}, 401);
+    };
+    const answers = await Promise.all([api.GET('/users/me/'), api.GET('/users/me/'), api.GET('/users/me/')]);
+    expect(answers.map(({ response }) => response.status)).toEqual([200, 200, 200]);
+    expect(requests.filter((request) => request.url.endsWith('/auth/session/refresh/'))).toHaveLength(1);
   });
 
   it('does not retry an anonymous request', async () => {
@@ -109,11 +140,68 @@ describe('the session', () => {
     expect(session.session.user).toBeNull();
   });
 
+  it('keeps the user when the server cannot refresh right now (429), and tries again', async () => {
+    vi.useFakeTimers();
+    try {
+      const { session } = await loggedIn();
+      handler = () => json({ detail: 'Request was throttled.' }, 429);
+      expect(await session.refresh()).toBe(true);
+      expect(session.session.user?.username).toBe('first');
+      handler = () => json({ token: token('second') });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(session.session.user?.username).toBe('second');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never overlaps session requests: a login waits for the refresh on its way', async () => {
+    const session = await import('../session');
+    const order: string[] = [];
+    handler = async (request) => {
+      const path = new URL(request.url).pathname;
+      order.push(`start ${path}`);
+      if (path === '/auth/session/refresh/') {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        order.push(`end ${path}`);
+        return json({ detail: 'Session has expired or has been ended.' }, 401);
+      }
+      order.push(`end ${path}`);
+      return json({ token: token('again') });
+    };
+    const refreshed = session.refresh();
+    const loggedInAgain = session.logIn('again', 'pw');
+    expect(await refreshed).toBe(false);
+    expect(await loggedInAgain).toBeNull();
+    expect(order).toEqual([
+      'start /auth/session/refresh/',
+      'end /auth/session/refresh/',
+      'start /auth/session/',
+      'end /auth/session/',
+    ]);
+    expect(session.session.user?.username).toBe('again');
+  });
+
+  it('times the refresh by the token lifetime, not by a device clock that is off', async () => {
+    vi.useFakeTimers();
+    try {
+      const session = await import('../session');
+      // The server's clock is a day behind this device's: exp is long past by the device's clock.
+      handler = () => json({ token: token('first', 300, Math.floor(Date.now() / 1000) - 86_400) });
+      await session.logIn('first', 'pw');
+      requests.length = 0;
+      await vi.advanceTimersByTimeAsync(269_000);
+      expect(requests).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('refreshes shortly before the access token expires', async () => {
     vi.useFakeTimers();
     try {
       const session = await import('../session');
-      handler = () => json({ token: token('first', Math.floor(Date.now() / 1000) + 300) });
+      handler = () => json({ token: token('first', 300) });
       await session.logIn('first', 'pw');
       requests.length = 0;
       await vi.advanceTimersByTimeAsync(269_000);

@@ -224,7 +224,7 @@ export interface paths {
         put?: never;
         /**
          * A new access token for the session cookie, which is rotated
-         * @description No body. A cookie that was already rotated ends the whole session (401), except within SESSION_ROTATION_GRACE of its rotation while its successor is current (two tabs refreshing at once): then 200 without a new cookie. 403 when JWT_ALLOW_REFRESH is false.
+         * @description No body. A cookie that was already rotated ends the whole session (401), except within SESSION_ROTATION_GRACE of its rotation while its successor is current (two tabs refreshing at once): then 200 without a new cookie. 403 when JWT_ALLOW_REFRESH is false. Not rate limited per IP: every tab of every user behind one address refreshes, and guessing a 256-bit secret is hopeless.
          */
         post: operations["postAuthSessionRefresh"];
         delete?: never;
@@ -1441,15 +1441,6 @@ export interface operations {
             };
             /** @description Body over 64 KiB */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Detail"];
-                };
-            };
-            /** @description Rate limited; see Retry-After */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
