@@ -94,3 +94,62 @@ describe('TaskList', () => {
     expect(full.wrapper.get('.tasks a').attributes('href')).toBe('/app/tasks/5');
   });
 });
+
+describe('TaskList, when answers arrive out of order', () => {
+  it('shows the newest request, not a slower older one', async () => {
+    const { default: TaskList } = await import('./TaskList.vue');
+    const task = (title: string) => ({ id: 1, url: 'u', title, person: 1, due_to: '2030-01-01T09:00:00.000000Z' });
+    answer = () => json({ count: 0, next: null, previous: null, results: [] });
+    const { wrapper, router } = await mountPage('/tasks', TaskList);
+    await flushPromises();
+    let releaseSlow = () => {};
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (request: Request) => {
+        const ordering = new URL(request.url).searchParams.get('ordering');
+        if (ordering === 'title') {
+          await slow;
+          return json({ count: 1, next: null, previous: null, results: [task('by title (old request)')] });
+        }
+        return json({ count: 1, next: null, previous: null, results: [task('by due date (new request)')] });
+      }),
+    );
+    await router.push('/tasks?ordering=title');
+    await router.push('/tasks?ordering=-due_to');
+    await flushPromises();
+    releaseSlow();
+    await flushPromises();
+    expect(wrapper.get('.tasks a').text()).toBe('by due date (new request)');
+  });
+});
+
+describe('TaskDetail, when moving quickly from one task to another', () => {
+  it('shows the task asked for last', async () => {
+    const { default: TaskDetail } = await import('./TaskDetail.vue');
+    let releaseFirst = () => {};
+    const first = new Promise<void>((resolve) => (releaseFirst = resolve));
+    answer = () => json({});
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (request: Request) => {
+        const path = new URL(request.url).pathname;
+        if (path.startsWith('/users/')) return json({ id: 1, url: 'u', username: 'owner', tasks: [] });
+        const id = Number(path.split('/')[2]);
+        if (id === 1) await first;
+        return json({ id, url: 'u', title: `task ${id}`, person: 1, due_to: '2030-01-01T09:00:00.000000Z' });
+      }),
+    );
+    const router = createRouter({
+      history: createMemoryHistory('/app/'),
+      routes: [{ path: '/tasks/:id', component: TaskDetail, props: true }],
+    });
+    await router.push('/tasks/1');
+    const wrapper = mount({ template: '<RouterView />' }, { global: { plugins: [router] } });
+    await router.push('/tasks/2');
+    await flushPromises();
+    releaseFirst();
+    await flushPromises();
+    expect(wrapper.get('h1').text()).toBe('task 2');
+  });
+});
