@@ -3,8 +3,8 @@ import { applyD1Migrations } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 
-describe('migration 0002 (due_to as UTC text with microseconds)', () => {
-  it('converts every stored millisecond value, clamping the years the old code let through', async () => {
+describe('migrations on a database with rows from before them', () => {
+  it('0002 converts every stored due date, clamping the years the old code let through; 0007 counts the rows there', async () => {
     const db = env.MIGRATION_TEST_DB;
     const before = env.TEST_MIGRATIONS.filter((migration) => migration.name < '0002');
     expect(before.map((migration) => migration.name)).toEqual(['0000_init.sql', '0001_token_version.sql']);
@@ -25,7 +25,19 @@ describe('migration 0002 (due_to as UTC text with microseconds)', () => {
         .bind(i + 1, `t${i}`, dueTo)
         .run();
     }
+    await db.prepare("INSERT INTO users (id, username, password) VALUES (2, 'other', 'pbkdf2_sha256$1$s$h')").run();
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // Migration 0007 starts its counters from the rows already there.
+    const counters = await db.prepare('SELECT name, count FROM row_counts ORDER BY name').all();
+    expect(counters.results).toEqual([
+      { name: 'tasks', count: stored.length },
+      { name: 'users', count: 2 },
+    ]);
+    const perUser = await db.prepare('SELECT id, task_count FROM users ORDER BY id').all();
+    expect(perUser.results).toEqual([
+      { id: 1, task_count: stored.length },
+      { id: 2, task_count: 0 },
+    ]);
     const { results } = await db.prepare('SELECT due_to FROM tasks ORDER BY id').all<{ due_to: string }>();
     expect(results.map((row) => row.due_to)).toEqual([
       '2016-10-18T19:12:01.000000Z',

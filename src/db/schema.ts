@@ -29,6 +29,8 @@ export const users = sqliteTable(
      * email, and registering again replaces it.
      */
     activationExpiresAt: integer({ mode: 'timestamp_ms' }),
+    /** How many tasks the user has: kept by triggers (migration 0007), so `?person=` counts read one row. */
+    taskCount: integer().notNull().default(0),
   },
   // Password reset, resend and re-registration find accounts by email, case-insensitively.
   (table) => [index('users_email_lower_idx').on(sql`lower(${table.email})`)],
@@ -45,8 +47,22 @@ export const tasks = sqliteTable(
     /** UTC, `YYYY-MM-DDThh:mm:ss.uuuuuuZ` (see src/drf/datetime.ts): exact microseconds, text order = time order. */
     dueTo: text().notNull(),
   },
-  (table) => [index('tasks_person_id_idx').on(table.personId)],
+  // One index per ordering, alone and within one person's tasks (the id breaks ties), so that a
+  // page reads its own rows and not the table.
+  (table) => [
+    index('tasks_person_id_idx').on(table.personId),
+    index('tasks_due_to_idx').on(table.dueTo, table.id),
+    index('tasks_title_idx').on(table.title, table.id),
+    index('tasks_person_due_to_idx').on(table.personId, table.dueTo, table.id),
+    index('tasks_person_title_idx').on(table.personId, table.title, table.id),
+  ],
 );
+
+/** Rows counted by triggers (migration 0007): `tasks` and `users`, so a list's count reads one row. */
+export const rowCounts = sqliteTable('row_counts', {
+  name: text().primaryKey(),
+  count: integer().notNull(),
+});
 
 export type Task = typeof tasks.$inferSelect;
 

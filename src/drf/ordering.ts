@@ -5,7 +5,9 @@ import * as z from 'zod';
 
 /**
  * A query parameter naming columns of `fields`, each optionally prefixed by `-` for descending.
- * Parses to ORDER BY terms that end with `tiebreaker` so pages never overlap.
+ * Parses to ORDER BY terms that end with `tiebreaker` so pages never overlap, in the direction of
+ * the term before it: `-due_to` is `due_to DESC, id DESC`, which one index (due_to, id) read
+ * backwards serves without sorting.
  */
 export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: SQLiteColumn) {
   // A Map, not the object: `?ordering=constructor` must not find Object.prototype's members.
@@ -16,6 +18,7 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: 
     .optional()
     .transform((text, ctx): SQL[] => {
       const terms: SQL[] = [];
+      let lastDescending = false;
       for (const term of (text ?? '')
         .split(',')
         .map((t) => t.trim())
@@ -29,9 +32,10 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreaker: 
           });
           return z.NEVER;
         }
-        terms.push(term.startsWith('-') ? desc(column) : asc(column));
+        lastDescending = term.startsWith('-');
+        terms.push(lastDescending ? desc(column) : asc(column));
       }
-      return [...terms, asc(tiebreaker)];
+      return [...terms, lastDescending ? desc(tiebreaker) : asc(tiebreaker)];
     })
     .meta({ description: `Comma-separated; one of: ${choices.join(', ')}.` });
 }

@@ -4,7 +4,7 @@
  * normal path (an error path may read once more to say why), and each write checks its caller in
  * D1 inside the same statement: a token outlives its user's state.
  */
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import {
@@ -17,7 +17,7 @@ import {
 import type { Settings } from '../config';
 import { getDb, isConstraintViolation, type Database } from '../db/client';
 import { tasks, users, type Task } from '../db/schema';
-import { findStanding, userExists } from '../db/users';
+import { findStanding } from '../db/users';
 import { formatDateTime } from '../drf/datetime';
 import { ApiError, fieldErrors, notFound, permissionDenied } from '../drf/errors';
 import {
@@ -32,6 +32,7 @@ import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
 import { defineRoute } from '../http/route';
+import { countTasks } from '../db/counts';
 import { fetchPage, pageResponse } from './list-page';
 
 const taskInput = z.object({
@@ -168,13 +169,7 @@ export const taskRoutes = [
       const where = person === undefined ? undefined : eq(tasks.personId, person);
       const { total, rows } = await fetchPage(
         db,
-        db
-          .select({
-            count: count(),
-            personExists: (person === undefined ? sql<number>`1` : userExists(person)).as('person_exists'),
-          })
-          .from(tasks)
-          .where(where),
+        countTasks(db, person),
         db
           .select()
           .from(tasks)

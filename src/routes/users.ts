@@ -4,7 +4,7 @@
  * caller; staff activate, deactivate, promote, demote and delete users. Registration stays at
  * /api-register/, so there is no public user creation here.
  */
-import { and, count, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
@@ -17,6 +17,7 @@ import { findPasswordAndEmail, findStanding, selectUserView, userView, type User
 import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type ApiError } from '../drf/errors';
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
 import { booleanField, emailField, passwordField } from '../drf/fields';
+import { countUsers } from '../db/counts';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -106,7 +107,7 @@ export const userRoutes = [
       const db = getDb(c.env.DB);
       const { total, rows } = await fetchPage(
         db,
-        db.select({ count: count() }).from(users),
+        countUsers(db),
         db
           .select(userView(visibleTo(viewer)))
           .from(users)
