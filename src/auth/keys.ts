@@ -124,3 +124,15 @@ async function buildKeyRing(settings: Settings): Promise<KeyRing> {
 
 /** The key ring, imported once per Settings object (so once per isolate), not per request. */
 export const keyRing = perSettings(buildKeyRing);
+
+/**
+ * The HMAC key that makes pagination cursors tamper-evident: derived from the signing key of
+ * JWT_SECRET (so a deployment needs no other secret), never usable as a JWT key itself.
+ */
+export const cursorKey = perSettings(async (settings: Settings): Promise<CryptoKey> => {
+  const [first] = settings.jwtKeys;
+  const material = first!.kind === 'secret' ? first!.bytes : new TextEncoder().encode(JSON.stringify(first!.jwk));
+  const label = new TextEncoder().encode('pagination-cursor:');
+  const derived = await crypto.subtle.digest('SHA-256', new Uint8Array([...label, ...material]));
+  return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+});

@@ -42,7 +42,7 @@ const fieldErrors = component(
 
 const page = (item: z.ZodType) =>
   z.object({
-    count: z.int().nonnegative(),
+    count: z.int().nonnegative().optional().meta({ description: 'Absent with `?cursor=` (cursor pagination).' }),
     next: absoluteUrl.nullable(),
     previous: absoluteUrl.nullable(),
     results: z.array(item),

@@ -28,6 +28,7 @@ import {
   queryUserIdField,
   TITLE_MAX_LENGTH,
 } from '../drf/fields';
+import { afterPosition, cursorOrder, cursorPage, cursorQuery, decodeCursor } from '../drf/cursor-pagination';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -46,8 +47,16 @@ type TaskChanges = z.output<typeof taskPatchInput>;
 const taskListQuery = z.object({
   ...paginationQuery,
   person: queryUserIdField().meta({ description: 'Only the tasks of this user id.' }),
-  ordering: orderingQuery({ due_to: tasks.dueTo, title: tasks.title, id: tasks.id }, tasks.id),
+  ordering: orderingQuery({ due_to: tasks.dueTo, title: tasks.title, id: tasks.id }, 'id'),
+  cursor: cursorQuery,
 });
+
+/** A task's value of each ordering key, for its cursor. */
+const TASK_KEYS = new Map<string, (task: Task) => string | number>([
+  ['due_to', (task) => task.dueTo],
+  ['title', (task) => task.title],
+  ['id', (task) => task.id],
+]);
 
 function serializeTask(task: Task, settings: Settings) {
   return {
@@ -164,9 +173,30 @@ export const taskRoutes = [
     query: taskListQuery,
     responses: { 200: 'TaskPage' },
     handler: async (c, { query }) => {
-      const { limit, offset, person, ordering } = query;
+      const { limit, offset, person, ordering, cursor } = query;
       const db = getDb(c.env.DB);
       const where = person === undefined ? undefined : eq(tasks.personId, person);
+      if (cursor !== undefined) {
+        const position = await decodeCursor(c.var.settings, ordering, cursor);
+        const { total, rows } = await fetchPage(
+          db,
+          countTasks(db, person),
+          db
+            .select()
+            .from(tasks)
+            .where(and(where, afterPosition(ordering, position)))
+            .orderBy(...cursorOrder(ordering, position))
+            .limit(limit + 1),
+        );
+        if (!total.personExists) throw fieldErrors({ person: [INVALID_CHOICE] });
+        return cursorPage(
+          c,
+          { path: '/tasks/', ordering, limit, position },
+          rows,
+          (task) => ordering.keys.map(({ name }) => TASK_KEYS.get(name)!(task)),
+          (task) => serializeTask(task, c.var.settings),
+        );
+      }
       const { total, rows } = await fetchPage(
         db,
         countTasks(db, person),
@@ -174,7 +204,7 @@ export const taskRoutes = [
           .select()
           .from(tasks)
           .where(where)
-          .orderBy(...ordering)
+          .orderBy(...ordering.terms)
           .limit(limit)
           .offset(offset),
       );

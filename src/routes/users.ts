@@ -18,6 +18,7 @@ import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type Api
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
 import { booleanField, emailField, passwordField } from '../drf/fields';
 import { countUsers } from '../db/counts';
+import { afterPosition, cursorOrder, cursorPage, cursorQuery, decodeCursor } from '../drf/cursor-pagination';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -26,7 +27,8 @@ import { fetchPage, pageResponse } from './list-page';
 
 const userListQuery = z.object({
   ...paginationQuery,
-  ordering: orderingQuery({ id: users.id, username: users.username }, users.id),
+  ordering: orderingQuery({ id: users.id, username: users.username }, 'id'),
+  cursor: cursorQuery,
 });
 
 const userPatchInput = z.object({
@@ -103,15 +105,31 @@ export const userRoutes = [
     auth: 'optional',
     query: userListQuery,
     responses: { 200: 'UserPage' },
-    handler: async (c, { user: viewer, query: { limit, offset, ordering } }) => {
+    handler: async (c, { user: viewer, query: { limit, offset, ordering, cursor } }) => {
       const db = getDb(c.env.DB);
+      if (cursor !== undefined) {
+        const position = await decodeCursor(c.var.settings, ordering, cursor);
+        const rows = await db
+          .select(userView(visibleTo(viewer)))
+          .from(users)
+          .where(afterPosition(ordering, position))
+          .orderBy(...cursorOrder(ordering, position))
+          .limit(limit + 1);
+        return cursorPage(
+          c,
+          { path: '/users/', ordering, limit, position },
+          rows,
+          (user) => ordering.keys.map(({ name }) => (name === 'username' ? user.username : user.id)),
+          (user) => serializeUser(user, c.var.settings),
+        );
+      }
       const { total, rows } = await fetchPage(
         db,
         countUsers(db),
         db
           .select(userView(visibleTo(viewer)))
           .from(users)
-          .orderBy(...ordering)
+          .orderBy(...ordering.terms)
           .limit(limit)
           .offset(offset),
       );

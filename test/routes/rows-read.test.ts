@@ -87,4 +87,19 @@ describe(`rows read by a list page, with ${TASKS} tasks`, () => {
       expect(rowsRead).toBeLessThanOrEqual(5 + 2 + 10 + shownTaskIds);
     });
   }
+
+  it('a cursor page reads limit + 10 rows at any depth: every page of all 10,000 tasks', async () => {
+    for (const ordering of ['-due_to', 'title']) {
+      let path: string | null = `/tasks/?ordering=${ordering}&limit=1000&cursor=`;
+      let pages = 0;
+      while (path) {
+        const { rowsRead, body } = await rowsReadFor(path);
+        expect(rowsRead, `${ordering} page ${pages}`).toBeLessThanOrEqual(1000 + 10);
+        pages++;
+        const next = (body as unknown as { next: string | null }).next;
+        path = next ? new URL(next).pathname + new URL(next).search : null;
+      }
+      expect(pages).toBeGreaterThanOrEqual(TASKS / 1000);
+    }
+  });
 });

@@ -467,13 +467,15 @@ export interface components {
             [key: string]: string[];
         };
         TaskPage: {
-            count: number;
+            /** @description Absent with `?cursor=` (cursor pagination). */
+            count?: number;
             next: string | null;
             previous: string | null;
             results: components["schemas"]["Task"][];
         };
         UserPage: {
-            count: number;
+            /** @description Absent with `?cursor=` (cursor pagination). */
+            count?: number;
             next: string | null;
             previous: string | null;
             results: components["schemas"]["User"][];
@@ -1668,6 +1670,8 @@ export interface operations {
                 person?: number;
                 /** @description Comma-separated; one of: due_to, -due_to, title, -title, id, -id. */
                 ordering?: string;
+                /** @description Cursor pagination: empty for the first page, then the cursor of a `next` or `previous` link. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2161,6 +2165,8 @@ export interface operations {
                 offset?: string;
                 /** @description Comma-separated; one of: id, -id, username, -username. */
                 ordering?: string;
+                /** @description Cursor pagination: empty for the first page, then the cursor of a `next` or `previous` link. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
