@@ -102,6 +102,7 @@ describe('GET /openapi.json', () => {
       'query:offset',
       'query:person',
       'query:ordering',
+      'query:cursor',
     ]);
     expect(document.paths['/tasks/{id}/']!.get!.parameters).toEqual([
       { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },

@@ -171,7 +171,7 @@ export const taskRoutes = [
     summary: 'List tasks',
     auth: 'optional',
     query: taskListQuery,
-    responses: { 200: 'TaskPage' },
+    responses: { 200: 'TaskPage', 404: 'Detail' },
     handler: async (c, { query }) => {
       const { limit, offset, person, ordering, cursor } = query;
       const db = getDb(c.env.DB);

@@ -104,7 +104,7 @@ export const userRoutes = [
     summary: 'List users',
     auth: 'optional',
     query: userListQuery,
-    responses: { 200: 'UserPage' },
+    responses: { 200: 'UserPage', 404: 'Detail' },
     handler: async (c, { user: viewer, query: { limit, offset, ordering, cursor } }) => {
       const db = getDb(c.env.DB);
       if (cursor !== undefined) {
