@@ -429,12 +429,21 @@ export async function checkList(browser: Browser, base: string, account: Account
         .filter({ hasText: `${prefix} K` })
         .waitFor();
       const secondPage = await page.locator('.tasks a').allTextContents();
+      const secondUrl = page.url();
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await page
+        .locator('.tasks a')
+        .first()
+        .filter({ hasText: `${prefix} A` })
+        .waitFor();
+      const backAgain = await page.locator('.tasks a').allTextContents();
       check(
-        'the task list shows mine only, by title, 10 a page',
+        'the task list shows mine only, by title, 10 a page, with cursor links both ways',
         firstPage.length === 10 &&
           firstPage[0] === `${prefix} A` &&
           secondPage.length === 1 &&
-          page.url().includes('page=2'),
+          secondUrl.includes('cursor=') &&
+          backAgain.join() === firstPage.join(),
         `${firstPage.join(',')} / ${secondPage.join(',')}`,
       );
     },
