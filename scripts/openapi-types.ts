@@ -26,7 +26,9 @@ async function workerDocument(): Promise<string> {
     createApp(): { request(path: string, init: RequestInit, env: Record<string, unknown>): Promise<Response> };
   };
   // Any valid settings do: the document depends on none but SITE_URL, which types do not show.
-  const env = { JWT_SECRET: 'x'.repeat(32), SITE_URL: 'http://localhost:8787' };
+  // The document reads no database: a D1 binding whose session is never queried will do.
+  const DB = { withSession: () => ({ getBookmark: () => null }) };
+  const env = { JWT_SECRET: 'x'.repeat(32), SITE_URL: 'http://localhost:8787', DB };
   const response = await createApp().request('/openapi.json', {}, env);
   if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
   return response.text();

@@ -7,6 +7,7 @@ import { getSettings } from './config';
 import { detail, notFound } from './drf/errors';
 import type { AppEnv } from './env';
 import { corsFromSettings } from './http/cors';
+import { d1Session } from './http/d1-session';
 import { renderError } from './http/error-handler';
 import { registerRoutes } from './http/route';
 import { MAX_BODY_BYTES } from './limits';
@@ -23,6 +24,7 @@ export function createApp(): Hono<AppEnv> {
     await next();
   });
   app.use(corsFromSettings);
+  app.use(d1Session);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

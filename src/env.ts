@@ -1,5 +1,6 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Settings } from './config';
+import type { Database } from './db/client';
 
 /** Who made the request, read from the access token alone (no database read). */
 export interface AuthUser {
@@ -15,5 +16,7 @@ export interface AppEnv {
     settings: Settings;
     /** null for an anonymous request; set by the `authenticate` middleware. */
     user: AuthUser | null;
+    /** This request's D1 session (read replicas, read-your-writes): see src/http/d1-session.ts. */
+    db: Database;
   };
 }

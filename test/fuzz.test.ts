@@ -196,6 +196,7 @@ describe('any method, any headers, CORS on, fuzzed', () => {
       'Range',
       'If-None-Match',
       'CF-Connecting-IP',
+      'X-D1-Bookmark',
     ),
     fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/),
   );

@@ -169,6 +169,21 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; pay
   return { header, payload };
 }
 
+/**
+ * A proxy of a D1 binding whose `handler` applies to the binding and to every session made from
+ * it with withSession (each request runs in one: src/http/d1-session.ts).
+ */
+export function proxyD1(binding: D1Database, handler: ProxyHandler<any>): D1Database {
+  return new Proxy(binding, {
+    get(target, property, receiver) {
+      if (property === 'withSession') {
+        return (...args: Parameters<D1Database['withSession']>) => new Proxy(target.withSession(...args), handler);
+      }
+      return handler.get!(target, property, receiver);
+    },
+  });
+}
+
 /** Wraps a D1 binding so a test can count the statements a request sends to the database. */
 export function countingD1(binding: D1Database): { binding: D1Database; count: () => number } {
   let statements = 0;
@@ -186,7 +201,7 @@ export function countingD1(binding: D1Database): { binding: D1Database; count: (
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  const wrapped = new Proxy(binding, {
+  const wrapped = proxyD1(binding, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
       if (property === 'prepare') return (sql: string) => wrapStatement(value.call(target, sql));

@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { callWithEnv, createUserWithToken, uniqueName } from './helpers';
+import { callWithEnv, createUserWithToken, proxyD1, uniqueName } from './helpers';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -12,7 +12,7 @@ afterEach(() => {
 
 /** A real D1 binding whose statements on `table` fail inside D1 (the table name is swapped). */
 function failingOn(table: string): D1Database {
-  return new Proxy(env.DB, {
+  return proxyD1(env.DB, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
       if (property === 'prepare') {

@@ -4,7 +4,7 @@
  * The one place that maps a token failure to a 401.
  */
 import { createMiddleware } from 'hono/factory';
-import { getDb } from '../db/client';
+import type { Database } from '../db/client';
 import { findTokenUser } from '../db/users';
 import { invalidAuthorizationHeader, invalidToken, userDisabled, userNotFound } from '../drf/errors';
 import type { AppEnv } from '../env';
@@ -25,8 +25,8 @@ export async function unauthorizedOnTokenError<T>(check: Promise<T>): Promise<T>
  * With JWT_REVOCATION_CHECK on: one primary-key read, so that logout, a password change or a
  * deactivation takes effect at once instead of at the token's expiry.
  */
-async function assertNotRevoked(binding: D1Database, claims: AccessClaims): Promise<void> {
-  const user = await findTokenUser(getDb(binding), claims.userId);
+async function assertNotRevoked(db: Database, claims: AccessClaims): Promise<void> {
+  const user = await findTokenUser(db, claims.userId);
   if (!user) throw userNotFound();
   if (user.tokenVersion !== claims.tokenVersion) throw invalidToken('Token has been revoked.');
   if (!user.isActive) throw userDisabled();
@@ -54,7 +54,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
         throw invalidAuthorizationHeader('Invalid Authorization header. Credentials string should not contain spaces.');
       }
       const claims = await unauthorizedOnTokenError(verifyAccessToken(credentials[0]!, settings));
-      if (settings.jwtRevocationCheck) await assertNotRevoked(c.env.DB, claims);
+      if (settings.jwtRevocationCheck) await assertNotRevoked(c.var.db, claims);
       c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
     }
   }

@@ -3,13 +3,14 @@ import * as schema from './schema';
 
 export type Database = DrizzleD1Database<typeof schema>;
 
-const databases = new WeakMap<D1Database, Database>();
+const databases = new WeakMap<D1Database | D1DatabaseSession, Database>();
 
-/** The Drizzle client for a D1 binding, built once per binding. */
-export function getDb(binding: D1Database): Database {
+/** The Drizzle client for a D1 binding or session, built once per binding. */
+export function getDb(binding: D1Database | D1DatabaseSession): Database {
   let db = databases.get(binding);
   if (!db) {
-    db = drizzle(binding, { schema, casing: 'snake_case' });
+    // Drizzle only prepares statements and runs batches, which a session does as the binding does.
+    db = drizzle(binding as D1Database, { schema, casing: 'snake_case' });
     databases.set(binding, db);
   }
   return db;

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env';
 import { perSettings } from '../per-settings';
 import { SESSION_COOKIE_PATH } from './session-cookie';
 
-const EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'];
+const EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'X-Request-Id', 'X-D1-Bookmark'];
 
 /** The session routes: the only ones that take a cookie, so the only ones that allow credentials. */
 const isSessionPath = (path: string) => `${path}/`.startsWith(SESSION_COOKIE_PATH);
@@ -15,7 +15,7 @@ const policiesFor = perSettings((settings) => {
     api: cors({
       origin: settings.corsAllowedOrigins.includes('*') ? '*' : [...settings.corsAllowedOrigins],
       allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-D1-Bookmark'],
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     }),

@@ -5,7 +5,6 @@
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { UnsupportedPasswordHash, verifyAgainstDummy, verifyPassword } from '../auth/passwords';
-import { getDb } from '../db/client';
 import { findLoginUser, recordLogin } from '../db/users';
 import { nonFieldError } from '../drf/errors';
 import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
@@ -28,7 +27,7 @@ const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
 export async function logIn(c: Context<AppEnv>, { username, password }: z.output<typeof credentialsBody>) {
   const normalized = username.normalize('NFKC');
   await throttle(c, 'RATE_LIMIT_USERNAME', `obtain:${normalized}`);
-  const user = await findLoginUser(getDb(c.env.DB), normalized);
+  const user = await findLoginUser(c.var.db, normalized);
   let passwordMatches = false;
   if (!user) {
     passwordMatches = await verifyAgainstDummy(password);
@@ -49,6 +48,6 @@ export async function logIn(c: Context<AppEnv>, { username, password }: z.output
   }
   if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
   // After the response: the login never waits on this write.
-  await afterResponse(c, 'Recording the login', () => recordLogin(getDb(c.env.DB), user.id, new Date()));
+  await afterResponse(c, 'Recording the login', () => recordLogin(c.var.db, user.id, new Date()));
   return user;
 }

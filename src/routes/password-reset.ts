@@ -8,7 +8,6 @@ import * as z from 'zod';
 import { passwordProblems } from '../auth/password-rules';
 import { fingerprintsMatch, hashPassword, passwordFingerprint } from '../auth/passwords';
 import { issuePasswordResetToken, TokenError, verifyPasswordResetToken } from '../auth/tokens';
-import { getDb } from '../db/client';
 import { users } from '../db/schema';
 import { findActiveByEmail, findResetTarget } from '../db/users';
 import { fieldErrors } from '../drf/errors';
@@ -39,7 +38,7 @@ export const passwordResetRoutes = [
       const settings = c.var.settings;
       const { email } = await input.body();
       await throttle(c, 'RATE_LIMIT_USERNAME', `reset:${email.toLowerCase()}`);
-      for (const user of await findActiveByEmail(getDb(c.env.DB), email)) {
+      for (const user of await findActiveByEmail(c.var.db, email)) {
         const token = await issuePasswordResetToken(user.id, await passwordFingerprint(user.password), settings);
         const link = `${settings.siteUrl}/app/password-reset/${token}`;
         await sendAfterResponse(
@@ -66,7 +65,7 @@ export const passwordResetRoutes = [
       const claims = await verifyPasswordResetToken(token, c.var.settings).catch((error: unknown) => {
         throw error instanceof TokenError ? invalidLink() : error;
       });
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       const user = await findResetTarget(db, claims.userId);
       if (!user?.isActive || !fingerprintsMatch(await passwordFingerprint(user.password), claims.passwordFingerprint)) {
         throw invalidLink();

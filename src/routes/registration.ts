@@ -7,7 +7,7 @@ import { passwordProblems } from '../auth/password-rules';
 import { hashPassword } from '../auth/passwords';
 import { issueActivationToken, verifyActivationToken } from '../auth/tokens';
 import type { Settings } from '../config';
-import { getDb, isConstraintViolation } from '../db/client';
+import { isConstraintViolation } from '../db/client';
 import { users } from '../db/schema';
 import { emailIs, isStaleRegistration, renewActivation } from '../db/users';
 import { detail, fieldErrors, invalidToken } from '../drf/errors';
@@ -39,7 +39,7 @@ const ACTIVATION_MAILED = 'Check your email for a link to activate your account.
 async function activate(c: Context<AppEnv>, token: string) {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('Error decoding signature.');
   const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.var.settings));
-  const activated = await getDb(c.env.DB)
+  const activated = await c.var.db
     .update(users)
     .set({ isActive: true, activationJti: null })
     .where(and(eq(users.id, claims.userId), eq(users.activationJti, claims.jti)))
@@ -71,7 +71,7 @@ export const registrationRoutes = [
       const now = new Date();
       const activationExpiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
       const passwordHash = await hashPassword(password);
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       let created: { id: number } | undefined;
       try {
         // One round trip: a never-activated account whose link expired gives up its username
@@ -150,7 +150,7 @@ export const registrationRoutes = [
       const now = new Date();
       const jti = crypto.randomUUID();
       const expiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
-      for (const account of await renewActivation(getDb(c.env.DB), target, jti, expiresAt)) {
+      for (const account of await renewActivation(c.var.db, target, jti, expiresAt)) {
         const token = await issueActivationToken(account.id, jti, settings, now);
         const link = appActivationUrl(settings, token);
         await sendAfterResponse(

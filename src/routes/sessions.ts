@@ -8,7 +8,6 @@
 import type { Context } from 'hono';
 import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
 import { issueAccessToken } from '../auth/tokens';
-import { getDb } from '../db/client';
 import { endSession, rotateSession, startSession } from '../db/sessions';
 import { detail, noSession } from '../drf/errors';
 import type { AppEnv } from '../env';
@@ -34,7 +33,7 @@ async function start(c: Context<AppEnv>, input: RouteInput<'none', undefined, ty
   const token = await issueAccessToken(user, settings, { now, sessionId: family });
   const previous = readSessionCookie(c);
   await startSession(
-    getDb(c.env.DB),
+    c.var.db,
     {
       family,
       userId: user.id,
@@ -56,7 +55,7 @@ async function refresh(c: Context<AppEnv>) {
   if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
   const successor = newSessionSecret();
-  const refreshed = await rotateSession(getDb(c.env.DB), {
+  const refreshed = await rotateSession(c.var.db, {
     presentedHash: await hashSessionSecret(presented),
     nextHash: await hashSessionSecret(successor),
     now,
@@ -85,7 +84,7 @@ async function end(c: Context<AppEnv>) {
   // (c.req.path drops the trailing slash: the app answers with and without it.)
   if (!new URL(c.req.url).pathname.endsWith('/')) return c.redirect(PATH, 308);
   const presented = readSessionCookie(c);
-  if (presented !== undefined) await endSession(getDb(c.env.DB), await hashSessionSecret(presented));
+  if (presented !== undefined) await endSession(c.var.db, await hashSessionSecret(presented));
   c.header('Set-Cookie', clearedSessionCookie());
   return c.body(null, 204);
 }

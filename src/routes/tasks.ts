@@ -15,7 +15,7 @@ import {
   type Standing,
 } from '../auth/permissions';
 import type { Settings } from '../config';
-import { getDb, isConstraintViolation, type Database } from '../db/client';
+import { isConstraintViolation, type Database } from '../db/client';
 import { tasks, users, type Task } from '../db/schema';
 import { findStanding } from '../db/users';
 import { formatDateTime } from '../drf/datetime';
@@ -111,7 +111,7 @@ function refusal(guard: Guard | undefined, user: AuthUser, newOwner?: number): A
  * may not change the task learns that (401, 404 or 403) first. Costs a read on error paths only.
  */
 async function refuseFirst(c: Context<AppEnv>, user: AuthUser, id: number, error: ApiError): Promise<never> {
-  const [guard] = await guardRow(getDb(c.env.DB), user, id);
+  const [guard] = await guardRow(c.var.db, user, id);
   throw refusal(guard, user) ?? error;
 }
 
@@ -130,7 +130,7 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBo
   const input = await readBody().catch((error: unknown) =>
     error instanceof ApiError ? refuseFirst(c, user, id, error) : Promise.reject(error),
   );
-  const db = getDb(c.env.DB);
+  const db = c.var.db;
   const changes = { title: input.title, personId: input.person, dueTo: input.due_to };
   const hasChanges = Object.values(changes).some((value) => value !== undefined);
   // One round trip: the guard tells 401, 404 and 403 apart when the guarded write touches nothing.
@@ -174,7 +174,7 @@ export const taskRoutes = [
     responses: { 200: 'TaskPage', 404: 'Detail' },
     handler: async (c, { query }) => {
       const { limit, offset, person, ordering, cursor } = query;
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       const where = person === undefined ? undefined : eq(tasks.personId, person);
       if (cursor !== undefined) {
         const position = await decodeCursor(c.var.settings, ordering, cursor);
@@ -224,7 +224,7 @@ export const taskRoutes = [
     body: taskInput,
     responses: { 201: 'Task', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       // As DRF, a caller who is gone or deactivated learns that before what is wrong with the body.
       const input = await body().catch(async (error: unknown) => {
         if (error instanceof ApiError) throw inactiveCallerError(await findStanding(db, user.id)) ?? error;
@@ -271,7 +271,7 @@ export const taskRoutes = [
     auth: 'optional',
     responses: { 200: 'Task' },
     handler: async (c, { id }) => {
-      const [task] = await getDb(c.env.DB).select().from(tasks).where(eq(tasks.id, id()));
+      const [task] = await c.var.db.select().from(tasks).where(eq(tasks.id, id()));
       if (!task) throw notFound();
       return c.json(serializeTask(task, c.var.settings));
     },
@@ -287,7 +287,7 @@ export const taskRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       const [[guard], [deleted]] = await db.batch([
         guardRow(db, user, id),
         db.delete(tasks).where(changeableBy(user, id)).returning({ id: tasks.id }),

@@ -6,7 +6,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { issueAccessToken, refreshHasExpired, TokenError, verifyAccessToken, type AccessClaims } from '../auth/tokens';
 import type { Settings } from '../config';
-import { getDb, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import { users } from '../db/schema';
 import { findTokenUser } from '../db/users';
 import { detail, nonFieldError, userNotFound } from '../drf/errors';
@@ -81,7 +81,7 @@ export const tokenRoutes = [
       }
       if (claims.origIat === undefined) throw nonFieldError('orig_iat field is required.');
       if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
-      const user = await activeUser(getDb(c.env.DB), claims);
+      const user = await activeUser(c.var.db, claims);
       return c.json({ token: await issueAccessToken(user, settings, { origIat: claims.origIat }) });
     },
   }),
@@ -95,7 +95,7 @@ export const tokenRoutes = [
     responses: { 200: 'Token' },
     handler: async (c, input) => {
       const { token } = await input.body();
-      await activeUser(getDb(c.env.DB), await verifiedClaims(token, c.var.settings));
+      await activeUser(c.var.db, await verifiedClaims(token, c.var.settings));
       return c.json({ token });
     },
   }),
@@ -108,7 +108,7 @@ export const tokenRoutes = [
     auth: 'required',
     responses: { 204: null },
     handler: async (c, { user }) => {
-      const [ended] = await getDb(c.env.DB)
+      const [ended] = await c.var.db
         .update(users)
         .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
         .where(eq(users.id, user.id))

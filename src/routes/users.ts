@@ -11,7 +11,6 @@ import * as z from 'zod';
 import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Settings } from '../config';
-import { getDb } from '../db/client';
 import { users } from '../db/schema';
 import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
 import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type ApiError } from '../drf/errors';
@@ -44,7 +43,7 @@ const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staf
  * gone or deactivated, 403 for one who is not staff now, 404 for no such user.
  */
 async function staffRefusal(c: Context<AppEnv>, caller: AuthUser, id: number): Promise<ApiError | undefined> {
-  const db = getDb(c.env.DB);
+  const db = c.var.db;
   const [standing, target] = await Promise.all([findStanding(db, caller.id), findStanding(db, id)]);
   const inactive = inactiveCallerError(standing);
   if (inactive || !standing) return inactive;
@@ -68,7 +67,7 @@ function serializeUser(user: UserView, settings: Settings) {
 
 /** The user, or `missing` when there is none (404 for a path id, 401 for the caller's own token). */
 async function showUser(c: Context<AppEnv>, id: number, viewer: AuthUser | null, missing: () => Error) {
-  const [user] = await selectUserView(getDb(c.env.DB), id, visibleTo(viewer));
+  const [user] = await selectUserView(c.var.db, id, visibleTo(viewer));
   if (!user) throw missing();
   return c.json(serializeUser(user, c.var.settings));
 }
@@ -83,7 +82,7 @@ async function newPasswordHash(
   input: z.output<typeof userPatchInput> & { password: string },
 ) {
   if (input.current_password === undefined) throw fieldErrors({ current_password: ['This field is required.'] });
-  const stored = await findPasswordAndEmail(getDb(c.env.DB), user.id);
+  const stored = await findPasswordAndEmail(c.var.db, user.id);
   if (!stored) throw userNotFound();
   // A hash this runtime cannot check (UnsupportedPasswordHash) counts as a wrong password here.
   const matches = await verifyPassword(input.current_password, stored.password).catch((error: unknown) => {
@@ -106,7 +105,7 @@ export const userRoutes = [
     query: userListQuery,
     responses: { 200: 'UserPage', 404: 'Detail' },
     handler: async (c, { user: viewer, query: { limit, offset, ordering, cursor } }) => {
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       if (cursor !== undefined) {
         const position = await decodeCursor(c.var.settings, ordering, cursor);
         const rows = await db
@@ -168,7 +167,7 @@ export const userRoutes = [
       if (changes.email === undefined && changes.password === undefined) {
         return showUser(c, user.id, user, userNotFound);
       }
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       const [[changed], [updated]] = await db.batch([
         db
           .update(users)
@@ -239,7 +238,7 @@ export const userRoutes = [
       const loses = (column: SQLiteColumn, value: boolean | undefined) =>
         value === false ? sql`${column} = 1` : sql`0`;
       changes.tokenVersion = sql`${users.tokenVersion} + (${loses(users.isActive, input.is_active)} or ${loses(users.isStaff, input.is_staff)})`;
-      const db = getDb(c.env.DB);
+      const db = c.var.db;
       const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
       const [[changed], [shown]] = await db.batch([
         hasChanges
@@ -270,7 +269,7 @@ export const userRoutes = [
       const id = pathId();
       if (id === user.id)
         throw (await staffRefusal(c, user, id)) ?? detail(403, 'Staff cannot delete their own account.');
-      const [deleted] = await getDb(c.env.DB)
+      const [deleted] = await c.var.db
         .delete(users)
         .where(and(eq(users.id, id), staffNowCondition(user)))
         .returning({ id: users.id });

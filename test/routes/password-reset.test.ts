@@ -12,6 +12,7 @@ import {
   createUser,
   obtainToken,
   postJson,
+  proxyD1,
   recordMail,
   send,
   SITE_URL,
@@ -105,7 +106,7 @@ describe('POST /auth/password/reset/', () => {
     const { token } = await resetLink(`${user.username}@example.com`);
     const concurrentHash = await hashPassword('set by a concurrent request', 1);
     // A D1 binding on which another request changes the password just before our write runs.
-    const racing = new Proxy(env.DB, {
+    const racing = proxyD1(env.DB, {
       get(target, property) {
         if (property !== 'prepare') return Reflect.get(target, property, target);
         return (query: string) => {

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callWithEnv, createUser } from '../helpers';
+import { callWithEnv, createUser, proxyD1 } from '../helpers';
 
 const TASKS = 10_000;
 const PEOPLE = 20;
@@ -13,7 +13,7 @@ const PEOPLE = 20;
 /** A D1 binding that adds up the rows each statement of a batch read. */
 function measuringD1(): { binding: D1Database; rowsRead: () => number } {
   let rows = 0;
-  const binding = new Proxy(env.DB, {
+  const binding = proxyD1(env.DB, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
       if (property === 'batch') {

@@ -18,6 +18,7 @@ import {
   createUserWithToken,
   decodeJwt,
   obtainToken,
+  proxyD1,
   send,
   settings,
   SITE_URL,
@@ -677,7 +678,7 @@ describe('the secret', () => {
     await keep(await refresh(first));
     await keep(await refresh(first, { origin: 'https://evil.example.com' }));
     // A database failure inside the refresh (the sessions table gone) is logged without values.
-    const failing = new Proxy(env.DB, {
+    const failing = proxyD1(env.DB, {
       get(target, property) {
         const value = Reflect.get(target, property, target);
         if (property === 'prepare') {

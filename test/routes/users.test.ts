@@ -4,7 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords';
 import { getDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
-import { SITE_URL, call, callWithEnv, createUser, createUserWithToken, obtainToken, postJson, send } from '../helpers';
+import {
+  call,
+  callWithEnv,
+  createUser,
+  createUserWithToken,
+  obtainToken,
+  postJson,
+  proxyD1,
+  send,
+  SITE_URL,
+} from '../helpers';
 
 async function taskFor(owner: { token: string }, title = 'task') {
   const response = await send('POST', '/tasks/', {
@@ -164,7 +174,7 @@ describe('/users/me/', () => {
     const user = await createUserWithToken();
     const concurrentHash = await hashPassword('set by a concurrent request', 1);
     // A D1 binding that lets another request change the password just before our write lands.
-    const racing = new Proxy(env.DB, {
+    const racing = proxyD1(env.DB, {
       get(target, property) {
         const value = Reflect.get(target, property, target);
         if (property !== 'batch') return typeof value === 'function' ? value.bind(target) : value;

@@ -108,6 +108,21 @@ describe('the API client', () => {
     expect(requests.filter((request) => request.url.endsWith('/auth/session/refresh/'))).toHaveLength(1);
   });
 
+  it('sends back the newest database bookmark it has seen', async () => {
+    const { api } = await import('./client');
+    const newer = '00000000-00000002-00000000-00000000000000000000000000000000';
+    const older = '00000000-00000001-00000000-00000000000000000000000000000000';
+    let answerWith = newer;
+    handler = () =>
+      new Response('{}', { headers: { 'Content-Type': 'application/json', 'X-D1-Bookmark': answerWith } });
+    await api.GET('/tasks/');
+    expect(requests[0]!.headers.get('X-D1-Bookmark')).toBeNull();
+    answerWith = older;
+    await api.GET('/tasks/');
+    await api.GET('/tasks/');
+    expect(requests.slice(1).map((request) => request.headers.get('X-D1-Bookmark'))).toEqual([newer, newer]);
+  });
+
   it('does not retry an anonymous request', async () => {
     const { api } = await import('./client');
     handler = () => json({ detail: 'Authentication credentials were not provided.' }, 401);
