@@ -222,3 +222,44 @@ export function countingD1(binding: D1Database): { binding: D1Database; count: (
   });
   return { binding: wrapped, count: () => statements };
 }
+
+/**
+ * A D1 binding that adds up `meta.rows_read` of every statement. Drizzle reads rows with `raw()`,
+ * whose answer carries no meta, so this proxy answers `raw()` from `all()` (same rows, in column
+ * order) to read it.
+ */
+export function measuringD1(): { binding: D1Database; rowsRead: () => number } {
+  let rows = 0;
+  const count = (result: D1Result) => {
+    rows += result.meta.rows_read;
+    return result;
+  };
+  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
+        if (property === 'all' || property === 'run') return async () => count(await value.call(target));
+        if (property === 'raw') {
+          return async () => (count(await target.all()).results as Record<string, unknown>[]).map(Object.values);
+        }
+        if (property === 'first') return async () => (count(await target.all()).results[0] ?? null) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const binding = proxyD1(env.DB, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'prepare') return (query: string) => wrapStatement(value.call(target, query));
+      if (property === 'batch') {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = (await value.call(target, statements)) as D1Result[];
+          results.forEach(count);
+          return results;
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { binding, rowsRead: () => rows };
+}

@@ -23,10 +23,16 @@ export const router = createRouter({
       props: true,
       meta: { title: 'Activate your account' },
     },
-    { path: '/resend', component: () => import('./pages/ResendPage.vue'), meta: { title: 'A new activation link' } },
+    {
+      path: '/resend',
+      component: () => import('./pages/MailLinkPage.vue'),
+      props: { purpose: 'activation' },
+      meta: { title: 'A new activation link' },
+    },
     {
       path: '/password-reset',
-      component: () => import('./pages/ResetRequestPage.vue'),
+      component: () => import('./pages/MailLinkPage.vue'),
+      props: { purpose: 'password-reset' },
       meta: { title: 'Reset your password' },
     },
     {

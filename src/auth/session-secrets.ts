@@ -3,14 +3,10 @@
  * copy of the database refreshes nothing. Looking the hash up by equality needs no constant-time
  * comparison: the lookup reveals nothing about any secret a caller does not already hold.
  */
+import { base64url } from '../base64url';
 
 const SECRET_BYTES = 32;
 
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
 /** What a secret looks like; anything else is refused before any hashing or database read. */
 const SECRET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 

@@ -10,6 +10,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { cursorKey } from '../auth/keys';
+import { base64url, fromBase64url } from '../base64url';
 import type { Settings } from '../config';
 import type { AppEnv } from '../env';
 import { detail, fieldErrors } from './errors';
@@ -29,14 +30,6 @@ export const cursorQuery = z.string().optional().meta({
 });
 
 const invalidCursor = () => detail(404, 'Invalid cursor');
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-const fromBase64url = (text: string) =>
-  Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
 async function sign(settings: Settings, payload: string): Promise<string> {
   const mac = await crypto.subtle.sign('HMAC', await cursorKey(settings), new TextEncoder().encode(payload));

@@ -27,5 +27,5 @@ export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
   c.set('db', getDb(session));
   await next();
   const latest = session.getBookmark();
-  if (latest !== null && BOOKMARK.test(latest)) c.header('X-D1-Bookmark', latest);
+  if (latest !== null) c.header('X-D1-Bookmark', latest);
 });

@@ -5,50 +5,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callWithEnv, createUser, createUserWithToken, proxyD1, type TestUser } from '../helpers';
+import { callWithEnv, createUser, createUserWithToken, measuringD1, type TestUser } from '../helpers';
 
 const TASKS = 10_000;
-
-/**
- * A D1 binding that adds up `meta.rows_read` of every statement. Drizzle reads rows with `raw()`,
- * whose answer carries no meta, so this proxy answers `raw()` from `all()` (same rows, in column
- * order) to read it.
- */
-function measuringD1() {
-  let rows = 0;
-  const count = (result: D1Result) => {
-    rows += result.meta.rows_read;
-    return result;
-  };
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (property === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
-        if (property === 'all' || property === 'run') return async () => count(await value.call(target));
-        if (property === 'raw') {
-          return async () => (count(await target.all()).results as Record<string, unknown>[]).map(Object.values);
-        }
-        if (property === 'first') return async () => (count(await target.all()).results[0] ?? null) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const binding = proxyD1(env.DB, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (property === 'prepare') return (query: string) => wrapStatement(value.call(target, query));
-      if (property === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = (await value.call(target, statements)) as D1Result[];
-          results.forEach(count);
-          return results;
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { binding, rowsRead: () => rows };
-}
 
 let owner: TestUser & { token: string };
 let firstTask = 0;

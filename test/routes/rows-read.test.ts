@@ -5,29 +5,10 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callWithEnv, createUser, proxyD1 } from '../helpers';
+import { callWithEnv, createUser, measuringD1 } from '../helpers';
 
 const TASKS = 10_000;
 const PEOPLE = 20;
-
-/** A D1 binding that adds up the rows each statement of a batch read. */
-function measuringD1(): { binding: D1Database; rowsRead: () => number } {
-  let rows = 0;
-  const binding = proxyD1(env.DB, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (property === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = (await value.call(target, statements)) as D1Result[];
-          for (const result of results) rows += result.meta.rows_read;
-          return results;
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { binding, rowsRead: () => rows };
-}
 
 let people: number[] = [];
 
