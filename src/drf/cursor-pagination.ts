@@ -6,7 +6,9 @@
  * and signed (HMAC, see cursorKey): a changed cursor, or one used with another ordering, is DRF's
  * 404 "Invalid cursor".
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, lt, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { unionAll, type SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { cursorKey } from '../auth/keys';
@@ -17,6 +19,8 @@ import { detail, fieldErrors } from './errors';
 import { orderByKeys, type Ordering } from './ordering';
 
 type KeyValue = string | number;
+// Any selection: the caller's Row types the rows.
+type AsyncSelect = SQLiteSelect<string, 'async', unknown, any, any, any>;
 
 export interface CursorPosition {
   /** The ordering keys of the row to continue from. */
@@ -71,25 +75,37 @@ export async function decodeCursor(
   return { values: v as KeyValue[], reverse: r === 1 };
 }
 
-/** The rows after `position` in the page's direction: one row-value comparison on the index keys. */
-export function afterPosition(ordering: Ordering, position: CursorPosition | null): SQL | undefined {
-  if (position === null) return undefined;
+/**
+ * The query of a page from `position`: at most `limit + 1` rows after it in the page's direction,
+ * from `member(condition)`, the list's query narrowed by `condition`. "After (v1, v2)" is one
+ * member per key (k1 > v1; k1 = v1 AND k2 > v2) merged in order by a UNION ALL: SQLite seeks
+ * each member exactly in the ordering's index, where the row value (k1, k2) > (v1, v2) would
+ * seek on k1 alone and read every row of a tie on v1 that an earlier page showed.
+ */
+export function cursorRows<Row>(
+  member: (condition: SQL | undefined) => AsyncSelect & PromiseLike<Row[]>,
+  ordering: Ordering,
+  position: CursorPosition | null,
+  limit: number,
+): BatchItem<'sqlite'> & PromiseLike<Row[]> {
+  const order = orderByKeys(ordering.keys, position?.reverse ?? false);
+  if (position === null)
+    return member(undefined)
+      .orderBy(...order)
+      .limit(limit + 1);
   const forwardIsGreater = !ordering.keys[0]!.descending;
-  const operator = forwardIsGreater !== position.reverse ? sql`>` : sql`<`;
-  const columns = sql.join(
-    ordering.keys.map(({ column }) => sql`${column}`),
-    sql`, `,
+  const after = forwardIsGreater !== position.reverse ? gt : lt;
+  const [first, second, ...rest] = ordering.keys.map(({ column }, i) =>
+    member(
+      and(
+        ...ordering.keys.slice(0, i).map((key, j) => eq(key.column, position.values[j])),
+        after(column, position.values[i]),
+      ),
+    ),
   );
-  const values = sql.join(
-    position.values.map((value) => sql`${value}`),
-    sql`, `,
-  );
-  return sql`(${columns}) ${operator} (${values})`;
+  const merged = second === undefined ? first! : unionAll(first!, second, ...rest);
+  return merged.orderBy(...order).limit(limit + 1) as BatchItem<'sqlite'> & PromiseLike<Row[]>;
 }
-
-/** ORDER BY for a page from `position`: backwards for a `previous` link. */
-export const cursorOrder = (ordering: Ordering, position: CursorPosition | null): SQL[] =>
-  orderByKeys(ordering.keys, position?.reverse ?? false);
 
 /**
  * The envelope of a page of `rows` (read with `limit + 1` to know whether more follow), whose

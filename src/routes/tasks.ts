@@ -28,7 +28,7 @@ import {
   queryUserIdField,
   TITLE_MAX_LENGTH,
 } from '../drf/fields';
-import { afterPosition, cursorOrder, cursorPage, cursorQuery, decodeCursor } from '../drf/cursor-pagination';
+import { cursorPage, cursorQuery, cursorRows, decodeCursor } from '../drf/cursor-pagination';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -181,12 +181,7 @@ export const taskRoutes = [
         const { total, rows } = await fetchPage(
           db,
           countTasks(db, person),
-          db
-            .select()
-            .from(tasks)
-            .where(and(where, afterPosition(ordering, position)))
-            .orderBy(...cursorOrder(ordering, position))
-            .limit(limit + 1),
+          cursorRows((after) => db.select().from(tasks).where(and(where, after)).$dynamic(), ordering, position, limit),
         );
         if (!total.personExists) throw fieldErrors({ person: [INVALID_CHOICE] });
         return cursorPage(

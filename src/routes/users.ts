@@ -17,7 +17,7 @@ import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type Api
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
 import { booleanField, emailField, passwordField } from '../drf/fields';
 import { countUsers } from '../db/counts';
-import { afterPosition, cursorOrder, cursorPage, cursorQuery, decodeCursor } from '../drf/cursor-pagination';
+import { cursorPage, cursorQuery, cursorRows, decodeCursor } from '../drf/cursor-pagination';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
@@ -108,12 +108,17 @@ export const userRoutes = [
       const db = c.var.db;
       if (cursor !== undefined) {
         const position = await decodeCursor(c.var.settings, ordering, cursor);
-        const rows = await db
-          .select(userView(visibleTo(viewer)))
-          .from(users)
-          .where(afterPosition(ordering, position))
-          .orderBy(...cursorOrder(ordering, position))
-          .limit(limit + 1);
+        const rows = await cursorRows(
+          (after) =>
+            db
+              .select(userView(visibleTo(viewer)))
+              .from(users)
+              .where(after)
+              .$dynamic(),
+          ordering,
+          position,
+          limit,
+        );
         return cursorPage(
           c,
           { path: '/users/', ordering, limit, position },
