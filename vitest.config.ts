@@ -32,6 +32,10 @@ export default defineConfig(async () => {
           ],
           test: {
             name: 'worker',
+            // One workerd (and one D1) per Vitest worker for all its test files, not one per file:
+            // starting workerd and loading the app was most of the run. Test files therefore share
+            // the database: each makes its own users and asserts nothing about rows it did not make.
+            isolate: false,
             setupFiles: ['./test/apply-migrations.ts'],
             include: ['test/**/*.test.ts'],
           },
