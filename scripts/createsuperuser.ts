@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/auth/passwords.ts';
-import { applyLocalMigrations, runWrangler } from './wrangler.ts';
+import { withLocalD1 } from './local-d1.ts';
 
 const USERNAME_PATTERN = /^[\p{L}\p{N}_.@+-]{1,150}$/u;
 
@@ -45,8 +45,6 @@ async function readPassword(fromArgs: string | undefined): Promise<string> {
   return password;
 }
 
-const sqlString = (value: string) => `'${value.replaceAll("'", "''")}'`;
-
 const { values } = parseArgs({
   options: {
     username: { type: 'string' },
@@ -65,17 +63,16 @@ if (email !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail('Enter a val
 const password = await readPassword(values.password);
 if (password === '') fail('the password may not be blank.');
 
-const persistTo = values['persist-to'];
-applyLocalMigrations({ quiet: true, persistTo });
-const insert =
-  'INSERT INTO users (username, email, password, is_active, is_staff) VALUES ' +
-  `(${[username, email, await hashPassword(password)].map(sqlString).join(', ')}, 1, 1);`;
-const persist = persistTo === undefined ? [] : ['--persist-to', persistTo];
-const result = runWrangler(['d1', 'execute', 'DB', '--local', ...persist, '--command', insert], { quiet: true });
-if (result.status !== 0) {
-  const output = `${result.stdout}${result.stderr}`;
-  if (output.includes('UNIQUE constraint failed: users.username')) fail('That username is already taken.');
-  process.stderr.write(output);
-  fail('creating the user failed.');
+const hash = await hashPassword(password);
+try {
+  await withLocalD1(values['persist-to'], (db) =>
+    db
+      .prepare('INSERT INTO users (username, email, password, is_active, is_staff) VALUES (?, ?, ?, 1, 1)')
+      .bind(username, email, hash)
+      .run(),
+  );
+} catch (error) {
+  if (String(error).includes('UNIQUE constraint failed: users.username')) fail('That username is already taken.');
+  throw error;
 }
 console.log(`Superuser "${username}" created.`);

@@ -13,7 +13,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { buildApp } from './build-app.ts';
-import { applyLocalMigrations, projectRoot, startWrangler } from './wrangler.ts';
+import { withLocalD1 } from './local-d1.ts';
+import { projectRoot, startWrangler } from './wrangler.ts';
 import { flagValues, settingsProblem, workerEnv } from './worker-settings.ts';
 
 const DEFAULT_PORT = 8787;
@@ -75,7 +76,7 @@ const env = workerEnv(args, { local: true });
 const problem = await settingsProblem(env);
 if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);
 await assertPortFree(port);
-applyLocalMigrations({ persistTo: flagValues(args, '--persist-to')[0] });
+await withLocalD1(flagValues(args, '--persist-to')[0], async () => {}); // applies pending migrations
 buildApp();
 const wranglerArgs = portArgument === undefined ? [...args, '--port', String(port)] : args;
 process.exitCode = await startWrangler(['dev', ...withLocalSiteUrl(wranglerArgs, env.SITE_URL, port)]);

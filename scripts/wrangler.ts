@@ -1,5 +1,5 @@
 /** Runs the project's own wrangler on the Node that runs this script (Node 22 under npm scripts). */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -16,19 +16,6 @@ export const wranglerEnv = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 };
 
-/**
- * Runs a wrangler command to completion with no standard input, which also makes wrangler skip
- * its confirmation prompts (as in CI).
- */
-export function runWrangler(args: string[], { quiet = false } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [wranglerBin, ...args], {
-    cwd: projectRoot,
-    env: wranglerEnv,
-    encoding: 'utf8',
-    stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
-  });
-}
-
 /** Starts a long-running wrangler command attached to this terminal; resolves with its exit code. */
 export function startWrangler(args: string[]): Promise<number> {
   const child = spawn(process.execPath, [wranglerBin, ...args], {
@@ -38,17 +25,4 @@ export function startWrangler(args: string[]): Promise<number> {
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-}
-
-/**
- * Applies the migrations in migrations/ to the local D1 database (a no-op when up to date), the
- * default one under .wrangler/state or the one under `persistTo` (wrangler dev's --persist-to).
- */
-export function applyLocalMigrations({ quiet = false, persistTo }: { quiet?: boolean; persistTo?: string } = {}): void {
-  const persist = persistTo === undefined ? [] : ['--persist-to', persistTo];
-  const result = runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { quiet });
-  if (result.status !== 0) {
-    if (quiet) process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
-    throw new Error('Applying the D1 migrations to the local database failed.');
-  }
 }
