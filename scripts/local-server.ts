@@ -5,6 +5,8 @@ import { projectRoot } from './wrangler.ts';
 
 export interface LocalServer {
   base: string;
+  /** The process group of npm start, wrangler and workerd. */
+  processGroup: number;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function startLocalServer(port: number, args: string[] = [], second
       (response) => response.ok,
       () => false,
     );
-    if (ok) return { base, stop };
+    if (ok) return { base, processGroup: child.pid!, stop };
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   await stop();
