@@ -16,7 +16,7 @@
  * rows are inserted straight into that database. Linux only (CPU time is read from /proc).
  * `npm run bench -- --write` also writes the tables, and the machine, to bench/RESULTS.md.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -172,6 +172,13 @@ async function cpuPerRequest(server: LocalServer, route: Route, token: string, c
 
 // ---- the service ----
 
+/** The size of the local D1 database files under `persistTo` (SQLite, with its WAL). */
+function databaseMiB(persistTo: string): number {
+  const dir = path.join(persistTo, 'v3', 'd1');
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.sqlite(-wal)?$/.test(f));
+  return files.reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0) / 2 ** 20;
+}
+
 /** A JSON request on a connection of its own; a non-2xx answer is an error. */
 function json(
   base: string,
@@ -297,7 +304,7 @@ try {
   const authRatio = latency.get('GET /tasks/ (anonymous)')! / latency.get('GET /tasks/ (token)')!;
   say();
   say(
-    `Authenticated / anonymous list: **${fmt(authRatio)}** (goal ≥ ${GOALS.authenticatedOverAnonymous}: ${goal(authRatio >= GOALS.authenticatedOverAnonymous)})`,
+    `Authenticated / anonymous list: **${fmt(authRatio, 3)}** (goal ≥ ${GOALS.authenticatedOverAnonymous}: ${goal(authRatio >= GOALS.authenticatedOverAnonymous)})`,
   );
   say();
 
@@ -305,11 +312,13 @@ try {
   const small = await interleaved(server.base, [ROOT, ...(await listRoutes(server.base, userId))], token);
   await server.stop();
   server = undefined;
+  const smallMiB = databaseMiB(persistTo);
 
   step(`Growing to ${LARGE.toLocaleString('en')} tasks`);
   const growStarted = performance.now();
   await growTo(persistTo, LARGE);
   const growSeconds = (performance.now() - growStarted) / 1000;
+  const largeMiB = databaseMiB(persistTo);
   server = await serve(persistTo);
   step(`Latency with ${LARGE.toLocaleString('en')} tasks, interleaved, ${SECONDS} s`);
   const large = await interleaved(server.base, [ROOT, ...(await listRoutes(server.base, userId))], token);
@@ -334,10 +343,13 @@ try {
   }
   say();
   say(
-    `Worst growth of a list route's own cost: **${fmt(worst)}×** (goal ≤ ${GOALS.listGrowth}: ${goal(worst <= GOALS.listGrowth)})`,
+    `Worst growth of a list route's own cost: **${fmt(worst, 3)}×** (goal ≤ ${GOALS.listGrowth}: ${goal(worst <= GOALS.listGrowth)})`,
   );
   say();
-  say(`Growing the database by ${(LARGE - SMALL).toLocaleString('en')} tasks took ${fmt(growSeconds, 0)} s.`);
+  say(
+    `Growing the database by ${(LARGE - SMALL).toLocaleString('en')} tasks took ${fmt(growSeconds, 0)} s; ` +
+      `its files: ${fmt(smallMiB, 1)} MiB with ${SMALL.toLocaleString('en')} tasks, ${fmt(largeMiB, 1)} MiB with ${LARGE.toLocaleString('en')}.`,
+  );
 } finally {
   agent.destroy();
   await server?.stop();
