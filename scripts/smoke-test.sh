@@ -63,6 +63,9 @@ admin="admin_$(date +%s)_$RANDOM"
 created=$(npm run -s createsuperuser -- --username "$admin" --email admin@example.com --password admin-pass 2>&1 || true)
 check "createsuperuser while npm start runs" "Superuser \"$admin\" created." "$created"
 check "the superuser logs in" '"token":"ey' "$(post /api-auth/ "{\"username\":\"$admin\",\"password\":\"admin-pass\"}")"
+again=$(npm run -s createsuperuser -- --username "$admin" --password other-pass 2>&1 && echo "exit 0" || echo "exit $?")
+check "createsuperuser refuses a taken username" "That username is already taken." "$again"
+check "... and exits with an error" "exit 1" "$again"
 
 second=$(timeout 60 npm start -- --port "$port" 2>&1 && echo "exit 0" || echo "exit $?")
 check "a second npm start on the same port refuses, naming the port" "port $port is already in use" "$second"
