@@ -101,16 +101,16 @@ export interface TestUser {
   tokenVersion: number;
 }
 
-/** Inserts a user straight into D1 (active unless told otherwise). */
 // Hashing costs PBKDF2's full 100,000 iterations, once per password rather than once per user:
 // the users a test makes share a hash where the hash is not what it tests.
-const hashes = new Map<string, Promise<string>>();
-const hashOnce = (password: string) => {
+const hashes = new Map<string, string>();
+async function hashOnce(password: string): Promise<string> {
   let hash = hashes.get(password);
-  if (hash === undefined) hashes.set(password, (hash = hashPassword(password)));
+  if (hash === undefined) hashes.set(password, (hash = await hashPassword(password)));
   return hash;
-};
+}
 
+/** Inserts a user straight into D1 (active unless told otherwise). */
 export async function createUser({
   password = 'correct horse battery staple',
   isActive = true,

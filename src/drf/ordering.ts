@@ -42,6 +42,7 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreakerNa
         .map((t) => t.trim())
         .filter(Boolean);
       const keys: OrderingKey[] = [];
+      const kept: string[] = [];
       for (const term of names) {
         const name = term.replace(/^-/, '');
         const column = columns.get(name);
@@ -53,10 +54,16 @@ export function orderingQuery(fields: Record<string, SQLiteColumn>, tiebreakerNa
           });
           return z.NEVER;
         }
+        // A repeated name, or any name after the unique tiebreaker, cannot change the order: it is
+        // dropped, so the keys (and a cursor's conditions and bound values) stay a handful.
+        if (keys.some((key) => key.name === name || key.name === tiebreakerName)) continue;
         keys.push({ name, column, descending: term.startsWith('-') });
+        kept.push(term);
       }
-      keys.push({ name: tiebreakerName, column: tiebreaker, descending: keys.at(-1)?.descending ?? false });
-      return { text: names.join(','), keys, terms: orderByKeys(keys) };
+      if (keys.at(-1)?.name !== tiebreakerName) {
+        keys.push({ name: tiebreakerName, column: tiebreaker, descending: keys.at(-1)?.descending ?? false });
+      }
+      return { text: kept.join(','), keys, terms: orderByKeys(keys) };
     })
     .meta({ description: `Comma-separated; one of: ${choices.join(', ')}.` });
 }

@@ -43,7 +43,7 @@ describe('D1 round trips per request', () => {
     ]);
     for (let i = 0; i < taskRows.length; i += 20) await db.insert(tasks).values(taskRows.slice(i, i + 20));
 
-    const usersPage = await roundTrips('/users/?limit=1000');
+    const usersPage = await roundTrips('/users/?ordering=-id&limit=1000');
     expect(usersPage.response.status).toBe(200);
     const body = (await usersPage.response.json()) as { results: { tasks: number[] }[] };
     expect(body.results.length).toBeGreaterThanOrEqual(200);
