@@ -73,6 +73,6 @@ try {
   );
 } catch (error) {
   if (String(error).includes('UNIQUE constraint failed: users.username')) fail('That username is already taken.');
-  throw error;
+  fail(`creating the user failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 console.log(`Superuser "${username}" created.`);

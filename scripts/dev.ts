@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { buildApp } from './build-app.ts';
-import { withLocalD1 } from './local-d1.ts';
+import { migrateLocalD1 } from './local-d1.ts';
 import { projectRoot, startWrangler } from './wrangler.ts';
 import { flagValues, settingsProblem, workerEnv } from './worker-settings.ts';
 
@@ -76,7 +76,7 @@ const env = workerEnv(args, { local: true });
 const problem = await settingsProblem(env);
 if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);
 await assertPortFree(port);
-await withLocalD1(flagValues(args, '--persist-to')[0], async () => {}); // applies pending migrations
+await migrateLocalD1(flagValues(args, '--persist-to')[0]);
 buildApp();
 const wranglerArgs = portArgument === undefined ? [...args, '--port', String(port)] : args;
 process.exitCode = await startWrangler(['dev', ...withLocalSiteUrl(wranglerArgs, env.SITE_URL, port)]);
