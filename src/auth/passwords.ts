@@ -1,18 +1,28 @@
 /**
- * Password hashing with PBKDF2-HMAC-SHA256 through WebCrypto, stored in Django's format
+ * Password hashing with PBKDF2-HMAC-SHA256, stored in Django's format
  * `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` so a Django user table can be imported.
  *
- * This file imports nothing on purpose: `npm run createsuperuser` runs it under Node as well.
+ * This file imports only @noble/hashes: `npm run createsuperuser` runs it under Node as well.
  */
+import { pbkdf2Async } from '@noble/hashes/pbkdf2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 
 const PASSWORD_ALGORITHM = 'pbkdf2_sha256';
 
 /**
- * Cloudflare's production runtime refuses PBKDF2 above 100,000 iterations (`wrangler dev` does
- * not), so new hashes use exactly that and larger stored counts are refused before WebCrypto.
+ * Cloudflare's production runtime refuses WebCrypto PBKDF2 above 100,000 iterations (`wrangler
+ * dev` does not), so new hashes use exactly that.
  */
 export const MAX_PBKDF2_ITERATIONS = 100_000;
 export const PBKDF2_ITERATIONS = MAX_PBKDF2_ITERATIONS;
+
+/**
+ * Hashes made by Django with more iterations (600,000 in 4.2, 1,000,000 in 5.2, 1,200,000 in 6.0)
+ * are checked in JavaScript instead, about 1 s of CPU per million iterations, and replaced at the
+ * first login (passwordNeedsRehash). Above this cap one login would cost seconds: such a hash is
+ * not supported.
+ */
+export const MAX_IMPORTED_PBKDF2_ITERATIONS = 2_000_000;
 
 const HASH_BYTES = 32;
 const SALT_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -45,6 +55,9 @@ function toBase64(bytes: Uint8Array): string {
 
 async function pbkdf2(password: string, salt: string, iterations: number): Promise<Uint8Array> {
   const encoder = new TextEncoder();
+  if (iterations > MAX_PBKDF2_ITERATIONS) {
+    return pbkdf2Async(sha256, encoder.encode(password), encoder.encode(salt), { c: iterations, dkLen: HASH_BYTES });
+  }
   const key = await crypto.subtle.importKey('raw', encoder.encode(password), 'PBKDF2', false, ['deriveBits']);
   const bits = await crypto.subtle.deriveBits(
     { name: 'PBKDF2', hash: 'SHA-256', salt: encoder.encode(salt), iterations },
@@ -97,12 +110,21 @@ export async function verifyPassword(password: string, encoded: string): Promise
   const iterations = Number(iterationsText);
   const expected = fromBase64(hashText);
   if (parts.length !== 4 || !/^\d+$/.test(iterationsText) || iterations < 1 || !expected) return false;
-  if (iterations > MAX_PBKDF2_ITERATIONS) {
+  if (iterations > MAX_IMPORTED_PBKDF2_ITERATIONS) {
     throw new UnsupportedPasswordHash(
-      `stored password hash uses ${iterations} PBKDF2 iterations; the Workers runtime allows at most ${MAX_PBKDF2_ITERATIONS}`,
+      `stored password hash uses ${iterations} PBKDF2 iterations; at most ${MAX_IMPORTED_PBKDF2_ITERATIONS} are supported`,
     );
   }
   return constantTimeEqual(await pbkdf2(password, salt, iterations), expected);
+}
+
+/**
+ * True for a hash that verifyPassword accepted but that new hashes would not repeat: another
+ * iteration count (Django's `must_update`). Replace it while the password is at hand.
+ */
+export function passwordNeedsRehash(encoded: string): boolean {
+  const [algorithm, iterations] = encoded.split('$');
+  return algorithm === PASSWORD_ALGORITHM && Number(iterations) !== PBKDF2_ITERATIONS;
 }
 
 /** The hash of a random password nobody knows, at the current iteration count. */

@@ -134,5 +134,17 @@ export const findResetTarget = (db: Database, id: number) =>
   });
 
 /** Django's `last_login`, set at each successful login. */
-export const recordLogin = (db: Database, id: number, at: Date) =>
-  db.update(users).set({ lastLogin: at }).where(eq(users.id, id));
+/**
+ * Records a login; with `rehash`, also replaces the password hash the login was checked against
+ * (`from`) by `to`, unless the password has changed meanwhile.
+ */
+export function recordLogin(db: Database, id: number, at: Date, rehash?: { from: string; to: string }) {
+  if (!rehash) return db.update(users).set({ lastLogin: at }).where(eq(users.id, id));
+  return db
+    .update(users)
+    .set({
+      lastLogin: at,
+      password: sql`case when ${users.password} = ${rehash.from} then ${rehash.to} else ${users.password} end`,
+    })
+    .where(eq(users.id, id));
+}
