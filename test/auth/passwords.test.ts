@@ -54,10 +54,8 @@ describe('password hashing', () => {
   it('refuses a stored hash above the cap with UnsupportedPasswordHash, before any PBKDF2 work', async () => {
     const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
     const tooMany = `pbkdf2_sha256$${MAX_IMPORTED_PBKDF2_ITERATIONS + 1}$abcdefgh$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
-    const started = Date.now();
     await expect(verifyPassword('pw', tooMany)).rejects.toThrow(/2000001 PBKDF2 iterations; at most 2000000/);
     expect(deriveBits).not.toHaveBeenCalled();
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('asks for a new hash after a check against another iteration count only', async () => {
