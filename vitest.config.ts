@@ -25,8 +25,9 @@ export default defineConfig(async () => {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
-                // An empty database of its own for the test of the migrations themselves.
-                d1Databases: { MIGRATION_TEST_DB: 'migration-test' },
+                // Empty databases of their own: for the test of the migrations themselves, and for
+                // a Django import that keeps the dump's ids.
+                d1Databases: { MIGRATION_TEST_DB: 'migration-test', IMPORT_TEST_DB: 'import-test' },
               },
             }),
           ],

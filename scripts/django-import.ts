@@ -182,11 +182,14 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
     );
   }
   const users: (Parsed<UserRow> & { unsupported?: string })[] = [];
+  /** Every user record's pk, the records refused included: a task of one of them is not anyone else's. */
+  const userPks = new Set<number>();
   const tasks: Parsed<TaskRow>[] = [];
   const problems: Problem[] = [];
   records.forEach((record: unknown, index) => {
     const where = `record ${index + 1}`;
     const { model, pk, fields } = (record ?? {}) as { model?: unknown; pk?: unknown; fields?: unknown };
+    if (model === 'auth.user' && Number.isSafeInteger(pk)) userPks.add(pk as number);
     try {
       if (typeof fields !== 'object' || fields === null) fail('it has no "fields"');
       const key = id(pk, '"pk"');
@@ -209,7 +212,7 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
       seen.add(row.id);
     }
   }
-  return { users, tasks, problems };
+  return { users, tasks, problems, userPks };
 }
 
 /** The rows of `query` for `values`, in statements of at most MAX_BOUND_VALUES values. */
@@ -242,7 +245,7 @@ function inserts<T>(db: ImportDatabase, table: string, columns: string[], rows: 
 
 /** Imports the dump `json` into `db`; see the file's comment. */
 export async function importDjangoDump(db: ImportDatabase, json: string, options: ImportOptions = {}) {
-  const { users, tasks, problems } = parseDump(json, options.tasksModel);
+  const { users, tasks, problems, userPks } = parseDump(json, options.tasksModel);
   const refused = new Set(problems.map(({ record }) => record));
   const report: ImportReport = {
     users: { added: 0, alreadyThere: 0 },
@@ -320,7 +323,9 @@ export async function importDjangoDump(db: ImportDatabase, json: string, options
     if (problems.some(({ record }) => record === task.label)) continue;
     const { row } = task;
     const owner = existingTasks.get(row.id);
-    if (owner === row.personId) {
+    if (userPks.has(row.personId) && !importedUserIds.has(row.personId)) {
+      problems.push({ record: task.label, reason: `its person ${row.personId} is not imported` });
+    } else if (owner === row.personId) {
       report.tasks.alreadyThere++;
     } else if (owner !== undefined) {
       problems.push({

@@ -5,6 +5,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       MIGRATION_TEST_DB: D1Database;
+      IMPORT_TEST_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import('../src/index');

@@ -1,0 +1,196 @@
+/**
+ * `npm run import-django`'s core (scripts/django-import.ts) on a database of its own: the dump a
+ * real Django 3.2 made of the tutorial's models (test/fixtures/django-tutorial-dump.json: users
+ * made by create_user and create_superuser, ids with a gap, one hash at Django 2.1's 120,000
+ * iterations), then its users logging in over HTTP with their Django passwords.
+ */
+import { applyD1Migrations } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ImportError, importDjangoDump } from '../../scripts/django-import';
+import dump from '../fixtures/django-tutorial-dump.json';
+import { callWithEnv } from '../helpers';
+
+const db = env.IMPORT_TEST_DB;
+const json = JSON.stringify(dump);
+const call = (path: string, init?: RequestInit) => callWithEnv({ DB: db }, path, init);
+const login = (username: string, password: string) =>
+  call('/api-auth/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+const counts = async () =>
+  (await db.prepare('SELECT name, count FROM row_counts ORDER BY name').all<{ name: string; count: number }>()).results;
+/** A dump of one user (and its task), as Django writes them; `change` edits the user's fields. */
+const userDump = (pk: number, username: string, change: Record<string, unknown> = {}) => [
+  {
+    model: 'auth.user',
+    pk,
+    fields: { ...dump[0]!.fields, username, email: `${username}@example.com`, ...change },
+  },
+  { model: 'tasks.task', pk, fields: { title: `task of ${username}`, person: pk, due_to: '2030-01-01T00:00:00Z' } },
+];
+
+beforeAll(async () => {
+  await applyD1Migrations(db, env.TEST_MIGRATIONS);
+});
+
+describe('importing a Django dump', () => {
+  it('keeps ids, makes superusers staff, and every active user logs in with their Django password', async () => {
+    const report = await importDjangoDump(db, json);
+    expect(report).toEqual({
+      users: { added: 6, alreadyThere: 0 },
+      tasks: { added: 6, alreadyThere: 0 },
+      skipped: [],
+      mustResetPassword: [],
+    });
+    for (const name of ['alice', 'bob', 'admin', 'dave', 'erin']) {
+      expect((await login(name, `${name}-tutorial-pass`)).status, name).toBe(200);
+    }
+    // admin is a superuser and staff in Django; erin a superuser only: both staff here.
+    const staff = await db.prepare('SELECT username FROM users WHERE is_staff = 1 ORDER BY id').all();
+    expect(staff.results).toEqual([{ username: 'admin' }, { username: 'erin' }]);
+    expect((await login('carol', 'carol-tutorial-pass')).status).toBe(400); // inactive in Django
+    expect((await login('alice', 'bob-tutorial-pass')).status).toBe(400);
+    // dave's hash had 120,000 iterations: replaced at his login.
+    const dave = await db.prepare("SELECT password FROM users WHERE username = 'dave'").first<string>('password');
+    expect(dave).toMatch(/^pbkdf2_sha256\$100000\$/);
+
+    expect(await (await call('/tasks/7/')).json()).toMatchObject({
+      id: 7,
+      title: 'Due in Django time',
+      person: 5,
+      due_to: '2026-06-01T07:45:00Z',
+    });
+    expect(await (await call('/tasks/2/')).json()).toMatchObject({ due_to: '2016-10-20T08:00:00.250000Z' });
+    expect(((await (await call('/users/1/')).json()) as { tasks: number[] }).tasks).toEqual([1, 3]);
+    expect((await call('/tasks/6/')).status).toBe(404); // deleted in Django
+    expect(await counts()).toEqual([
+      { name: 'tasks', count: 6 },
+      { name: 'users', count: 6 },
+    ]);
+  }, 60_000);
+
+  it('changes nothing the second time, and says so', async () => {
+    const before = await counts();
+    const report = await importDjangoDump(db, json);
+    expect(report.users).toEqual({ added: 0, alreadyThere: 6 });
+    expect(report.tasks).toEqual({ added: 0, alreadyThere: 6 });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('reports a conflict with a different user or task, and never overwrites it', async () => {
+    const before = await counts();
+    const conflicting = JSON.stringify([
+      ...userDump(1, 'mallory'), // id 1 is alice here
+      ...userDump(900, 'bob'), // bob is user 2 here
+      // task 3 is alice's here
+      { model: 'tasks.task', pk: 3, fields: { title: 'Ship it', person: 2, due_to: '2030-01-01T00:00:00Z' } },
+    ]);
+    const error = (await importDjangoDump(db, conflicting).catch((e: unknown) => e)) as ImportError;
+    expect(error).toBeInstanceOf(ImportError);
+    expect(error.problems).toEqual([
+      { record: 'auth.user 1 (mallory)', reason: 'id 1 is another user here (alice); not overwritten' },
+      { record: 'auth.user 900 (bob)', reason: 'the username is taken here by user 2; not overwritten' },
+      { record: 'tasks.task 1', reason: 'its person 1 is not imported' },
+      { record: 'tasks.task 900', reason: 'its person 900 is not imported' },
+      { record: 'tasks.task 3', reason: 'id 3 is another task here (of user 1); not overwritten' },
+    ]);
+    expect(await counts()).toEqual(before);
+    expect(await db.prepare('SELECT username FROM users WHERE id = 1').first('username')).toBe('alice');
+  });
+
+  it('refuses broken dumps with a message naming the record, importing nothing', async () => {
+    const before = await counts();
+    const refusals: [string, string, string?][] = [
+      ['{"model": ', 'The file is not JSON'],
+      ['{"model": "auth.user"}', 'The file is not a dumpdata list'],
+      [
+        JSON.stringify([{ model: 'auth.group', pk: 1, fields: { name: 'x' } }]),
+        'record 1, auth.group 1: its model is "auth.group", not auth.user or tasks.task (see --tasks-model)',
+      ],
+      [
+        JSON.stringify([{ model: 'auth.user', pk: 1000, fields: { username: 'x' } }]),
+        'record 1, auth.user 1000: the field "password" is missing',
+      ],
+      [
+        JSON.stringify(userDump(1001, 'argon', { password: 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA' })),
+        'auth.user 1001 (argon): its password hash uses "argon2", which is not supported; --continue imports the user without a usable password',
+      ],
+      [
+        JSON.stringify([{ model: 'tasks.task', pk: 1002, fields: { title: 't', person: 1, due_to: 'soon' } }]),
+        'record 1, tasks.task 1002: "due_to": Datetime has wrong format.',
+      ],
+      [
+        JSON.stringify([
+          {
+            model: 'tasks.task',
+            pk: 1003,
+            fields: { title: 'x'.repeat(101), person: 1, due_to: '2030-01-01T00:00:00Z' },
+          },
+        ]),
+        'record 1, tasks.task 1003: "title" is longer than 100 characters',
+      ],
+    ];
+    for (const [text, message] of refusals) {
+      const error = (await importDjangoDump(db, text).catch((e: unknown) => e)) as ImportError;
+      expect(error, message).toBeInstanceOf(ImportError);
+      const said = [error.message, ...error.problems.map(({ record, reason }) => `${record}: ${reason}`)].join('\n');
+      expect(said).toContain(message);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('with --continue, imports every valid record and lists the others; an unsupported hash must be reset', async () => {
+    const mixed = JSON.stringify([
+      ...userDump(2000, 'fine'),
+      ...userDump(2001, 'argon', { password: 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA' }),
+      { model: 'auth.user', pk: 2002, fields: { username: 'broken' } },
+      { model: 'tasks.task', pk: 2003, fields: { title: 'orphan', person: 2002, due_to: '2030-01-01T00:00:00Z' } },
+    ]);
+    const report = await importDjangoDump(db, mixed, { continueOnErrors: true });
+    expect(report.users.added).toBe(2);
+    expect(report.tasks.added).toBe(2);
+    expect(report.skipped).toEqual([
+      { record: 'record 5, auth.user 2002', reason: 'the field "password" is missing' },
+      { record: 'tasks.task 2003', reason: 'its person 2002 is not imported' },
+    ]);
+    expect(report.mustResetPassword).toEqual([
+      'auth.user 2001 (argon): its password hash uses "argon2", which is not supported',
+    ]);
+    expect((await login('fine', 'alice-tutorial-pass')).status).toBe(200);
+    expect(await db.prepare("SELECT password FROM users WHERE username = 'argon'").first('password')).toMatch(/^!/);
+  });
+
+  it('imports a dump larger than one D1 batch (1,000 users, 3,000 tasks)', async () => {
+    const big = [];
+    for (let u = 0; u < 1000; u++) {
+      const pk = 10_000 + u;
+      big.push({ model: 'auth.user', pk, fields: { ...dump[0]!.fields, username: `bulk${pk}`, email: '' } });
+      for (let t = 0; t < 3; t++) {
+        big.push({
+          model: 'tasks.task',
+          pk: 10_000 + u * 3 + t,
+          fields: { title: `bulk ${pk}.${t}`, person: pk, due_to: '2031-02-03T04:05:06.789Z' },
+        });
+      }
+    }
+    const before = await counts();
+    const report = await importDjangoDump(db, JSON.stringify(big), { tasksModel: 'tasks.task' });
+    expect(report.users.added).toBe(1000);
+    expect(report.tasks.added).toBe(3000);
+    const after = await counts();
+    expect(after.map(({ count }, i) => count - before[i]!.count)).toEqual([3000, 1000]);
+    expect(((await (await call('/users/10999/')).json()) as { tasks: number[] }).tasks).toEqual([12997, 12998, 12999]);
+    expect((await importDjangoDump(db, JSON.stringify(big))).users).toEqual({ added: 0, alreadyThere: 1000 });
+  }, 60_000);
+
+  it('reads the task model under another label with --tasks-model', async () => {
+    const relabelled = JSON.stringify(
+      userDump(3000, 'labelled').map((r) => (r.model === 'tasks.task' ? { ...r, model: 'todo.item' } : r)),
+    );
+    const report = await importDjangoDump(db, relabelled, { tasksModel: 'todo.item' });
+    expect(report.tasks.added).toBe(1);
+  });
+});
