@@ -107,5 +107,27 @@ deactivated=$(curl -s -X PATCH -H 'Content-Type: application/json' -H "Authoriza
 check "staff deactivate the account" '"is_active":false' "$deactivated"
 check "... whose tokens then stop refreshing" 'User account is disabled.' "$(post /auth/refresh_token/ "{\"token\":\"$token\"}")"
 
+# Moving in from Django: the tutorial's dump (made by Django 3.2) into a new database through
+# wrangler's CLI, the path --remote takes, then its users logging in with their Django passwords.
+stop_server
+django_db=$(mktemp -d)
+trap 'stop_server; rm -f "$log"; rm -rf "$django_db"' EXIT
+dump=test/fixtures/django-tutorial-dump.json
+imported=$(npm run -s import-django -- "$dump" --persist-to "$django_db" --wrangler-local 2>&1 || true)
+check "import-django: the tutorial's dump, through wrangler's CLI" "Imported 6 users and 6 tasks" "$imported"
+again=$(npm run -s import-django -- "$dump" --persist-to "$django_db" 2>&1 || true)
+check "... a second time changes nothing, and says so" "Nothing to import: 6 users and 6 tasks" "$again"
+broken=$(npm run -s import-django -- package.json --persist-to "$django_db" 2>&1 && echo "exit 0" || echo "exit $?")
+check "... a file that is not a dump is refused" "The file is not a dumpdata list" "$broken"
+check "... with an error" "exit 1" "$broken"
+port=$(node scripts/free-port.ts)
+base="http://localhost:$port"
+start_server --persist-to "$django_db"
+check "an imported user logs in with the Django password" '"token":"ey' \
+  "$(post /api-auth/ '{"username":"alice","password":"alice-tutorial-pass"}')"
+check "... and one whose hash has 120,000 iterations" '"token":"ey' \
+  "$(post /api-auth/ '{"username":"dave","password":"dave-tutorial-pass"}')"
+check "... whose tasks kept their ids" '"title":"Due in Django time"' "$(curl -s "$base/tasks/7/")"
+
 echo "smoke test: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]
