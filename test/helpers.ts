@@ -193,6 +193,29 @@ export function proxyD1(binding: D1Database, handler: ProxyHandler<any>): D1Data
   });
 }
 
+/**
+ * Wraps a D1 binding to record how many values each statement binds: D1 refuses more than 100,
+ * where the local SQLite allows far more.
+ */
+export function boundValuesD1(binding: D1Database): { binding: D1Database; mostBound: () => number } {
+  let most = 0;
+  const wrapped = proxyD1(binding, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== 'prepare') return typeof value === 'function' ? value.bind(target) : value;
+      return (query: string) =>
+        new Proxy(value.call(target, query) as D1PreparedStatement, {
+          get(statement, name) {
+            const member = Reflect.get(statement, name, statement);
+            if (name !== 'bind') return typeof member === 'function' ? member.bind(statement) : member;
+            return (...args: unknown[]) => ((most = Math.max(most, args.length)), member.apply(statement, args));
+          },
+        });
+    },
+  });
+  return { binding: wrapped, mostBound: () => most };
+}
+
 /** Wraps a D1 binding so a test can count the statements a request sends to the database. */
 export function countingD1(binding: D1Database): { binding: D1Database; count: () => number } {
   let statements = 0;

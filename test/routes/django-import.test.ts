@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ImportError, importDjangoDump } from '../../scripts/django-import';
 import dump from '../fixtures/django-tutorial-dump.json';
-import { callWithEnv } from '../helpers';
+import { boundValuesD1, callWithEnv } from '../helpers';
 
 const db = env.IMPORT_TEST_DB;
 const json = JSON.stringify(dump);
@@ -177,7 +177,10 @@ describe('importing a Django dump', () => {
       }
     }
     const before = await counts();
-    const report = await importDjangoDump(db, JSON.stringify(big), { tasksModel: 'tasks.task' });
+    const { binding, mostBound } = boundValuesD1(db);
+    const report = await importDjangoDump(binding, JSON.stringify(big), { tasksModel: 'tasks.task' });
+    expect(mostBound()).toBeLessThanOrEqual(100);
+    expect(mostBound()).toBeGreaterThan(90); // statements of many rows, not one each
     expect(report.users.added).toBe(1000);
     expect(report.tasks.added).toBe(3000);
     const after = await counts();
