@@ -72,20 +72,23 @@ interface TaskRow {
 interface Parsed<T> {
   label: string;
   row: T;
-  /** Imported anyway with `continueOnErrors`, but reported (an unusable password). */
-  warning?: string;
+  /** Why the user's password hash cannot be checked here (imported only with `continueOnErrors`). */
+  unsupported?: string;
 }
 
-// D1 binds at most 100 values a statement; a batch stays well inside a request's limits.
+// D1 binds at most 100 values a statement. With the values written into the SQL (the --remote
+// path), a statement of 12 users or 25 tasks at their longest stays far below D1's 100 KB.
 const MAX_BOUND_VALUES = 100;
-const STATEMENTS_PER_BATCH = 50;
-// The tutorial's models (and this service's fields): User.username and Task.title.
+// The tutorial's models (Django's limits, and this service's): User.username, email and password,
+// Task.title.
 const USERNAME_MAX_LENGTH = 150;
+const EMAIL_MAX_LENGTH = 254;
+const PASSWORD_MAX_LENGTH = 128;
 const TITLE_MAX_LENGTH = 100;
 const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u;
-/** Django's make_password(None): `!` and 40 random characters, a hash no password matches. */
-const unusablePassword = () =>
-  `!${Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** NUL or a lone surrogate: refused by the API's text fields, so by the import too. */
+const BAD_TEXT = /\0|\p{Cs}/u;
 
 class RecordError extends Error {}
 
@@ -117,42 +120,54 @@ function dateTime(fields: Record<string, unknown>, name: string): string {
   return 'stored' in parsed ? parsed.stored : fail(`"${name}": ${parsed.error}`);
 }
 
-const milliseconds = (stored: string) => Date.parse(stored);
+/** The stored form's milliseconds (`YYYY-MM-DDThh:mm:ss.uuuuuuZ`), as date_joined and last_login keep. */
+const milliseconds = (stored: string) => Date.parse(`${stored.slice(0, 23)}Z`);
 
-/** The password as stored, or a problem for a hash this service cannot check. */
-function password(encoded: string): { password: string; unsupported?: string } {
-  if (encoded.startsWith('!')) return { password: encoded }; // unusable in Django too
+/**
+ * Why a hash cannot be checked here, if it cannot. It is imported as it is all the same (with
+ * `continueOnErrors`): a login is refused and logged, and a password reset replaces it.
+ */
+function unsupportedHash(encoded: string): string | undefined {
+  if (encoded.startsWith('!')) return undefined; // Django's unusable password: imported as such
   const [algorithm, iterations] = encoded.split('$');
   if (algorithm === 'pbkdf2_sha256' && encoded.split('$').length === 4) {
     const count = Number(iterations);
-    if (Number.isInteger(count) && count >= 1 && count <= MAX_IMPORTED_PBKDF2_ITERATIONS) return { password: encoded };
-    return {
-      password: unusablePassword(),
-      unsupported: `its pbkdf2_sha256 hash has ${iterations} iterations (at most ${MAX_IMPORTED_PBKDF2_ITERATIONS} are supported)`,
-    };
+    if (Number.isInteger(count) && count >= 1 && count <= MAX_IMPORTED_PBKDF2_ITERATIONS) return undefined;
+    return `its pbkdf2_sha256 hash has ${iterations} iterations (at most ${MAX_IMPORTED_PBKDF2_ITERATIONS} are supported)`;
   }
   const name = encoded.includes('$') && /^[a-z0-9_]{1,32}$/.test(algorithm!) ? `"${algorithm}"` : 'an unknown format';
-  return { password: unusablePassword(), unsupported: `its password hash uses ${name}, which is not supported` };
+  return `its password hash uses ${name}, which is not supported`;
 }
 
-function parseUser(fields: Record<string, unknown>, pk: number): Parsed<UserRow> & { unsupported?: string } {
+function checkText(value: string, name: string, maxLength: number): string {
+  if (BAD_TEXT.test(value)) fail(`"${name}" holds a NUL or a lone surrogate`);
+  if ([...value].length > maxLength) fail(`"${name}" is longer than ${maxLength} characters`);
+  return value;
+}
+
+function parseUser(fields: Record<string, unknown>, pk: number): Parsed<UserRow> {
   const username = text(fields, 'username');
   if (username.length === 0 || [...username].length > USERNAME_MAX_LENGTH || !USERNAME.test(username)) {
     fail(`"username" is not a valid username`);
   }
-  const stored = password(text(fields, 'password'));
+  // Logins look a username up in NFKC form: another form could never log in.
+  if (username !== username.normalize('NFKC')) fail(`"username" is not in NFKC form (${username.normalize('NFKC')})`);
+  const email = checkText(text(fields, 'email'), 'email', EMAIL_MAX_LENGTH);
+  if (email !== '' && !EMAIL.test(email)) fail('"email" is not an email address');
+  const password = checkText(text(fields, 'password'), 'password', PASSWORD_MAX_LENGTH);
   const lastLogin = field(fields, 'last_login');
+  const [isStaff, isSuperuser] = [flag(fields, 'is_staff'), flag(fields, 'is_superuser')];
   return {
     label: `auth.user ${pk} (${username})`,
-    unsupported: stored.unsupported,
+    unsupported: unsupportedHash(password),
     row: {
       id: pk,
       username,
-      email: text(fields, 'email'),
-      password: stored.password,
+      email,
+      password,
       isActive: flag(fields, 'is_active'),
       // Staff is what this service has; a Django superuser becomes staff.
-      isStaff: flag(fields, 'is_staff') || flag(fields, 'is_superuser'),
+      isStaff: isStaff || isSuperuser,
       dateJoined: milliseconds(dateTime(fields, 'date_joined')),
       lastLogin: lastLogin === null ? null : milliseconds(dateTime(fields, 'last_login')),
     },
@@ -160,8 +175,8 @@ function parseUser(fields: Record<string, unknown>, pk: number): Parsed<UserRow>
 }
 
 function parseTask(fields: Record<string, unknown>, pk: number, model: string): Parsed<TaskRow> {
-  const title = text(fields, 'title');
-  if ([...title].length > TITLE_MAX_LENGTH) fail(`"title" is longer than ${TITLE_MAX_LENGTH} characters`);
+  const title = checkText(text(fields, 'title'), 'title', TITLE_MAX_LENGTH);
+  if (title === '') fail('"title" is empty');
   return {
     label: `${model} ${pk}`,
     row: { id: pk, title, personId: id(field(fields, 'person'), '"person"'), dueTo: dateTime(fields, 'due_to') },
@@ -181,7 +196,7 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
       'The file is not a dumpdata list: expected [{"model": ..., "pk": ..., "fields": {...}}, ...].',
     );
   }
-  const users: (Parsed<UserRow> & { unsupported?: string })[] = [];
+  const users: Parsed<UserRow>[] = [];
   /** Every user record's pk, the records refused included: a task of one of them is not anyone else's. */
   const userPks = new Set<number>();
   const tasks: Parsed<TaskRow>[] = [];
@@ -212,18 +227,35 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
       seen.add(row.id);
     }
   }
+  const names = new Set<string>();
+  for (const { label, row } of users) {
+    if (names.has(row.username)) problems.push({ record: label, reason: `a second user named ${row.username}` });
+    names.add(row.username);
+  }
   return { users, tasks, problems, userPks };
 }
 
-/** The rows of `query` for `values`, in statements of at most MAX_BOUND_VALUES values. */
-async function lookUp<T>(db: ImportDatabase, query: (marks: string) => string, values: unknown[]): Promise<T[]> {
-  const rows: T[] = [];
-  for (let i = 0; i < values.length; i += MAX_BOUND_VALUES) {
-    const chunk = values.slice(i, i + MAX_BOUND_VALUES);
+/**
+ * The rows of `query` for `records`, each giving `values` (the query repeats its `marks` once per
+ * value of a record), in statements of at most MAX_BOUND_VALUES values.
+ */
+async function lookUp<R>(
+  db: ImportDatabase,
+  query: (marks: string) => string,
+  records: R[],
+  values: (record: R) => unknown[],
+): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  const perRecord = records.length > 0 ? values(records[0]!).length : 1;
+  const perStatement = Math.floor(MAX_BOUND_VALUES / perRecord);
+  for (let i = 0; i < records.length; i += perStatement) {
+    const chunk = records.slice(i, i + perStatement);
+    const marks = chunk.map(() => '?').join(', ');
+    const columns = Array.from({ length: perRecord }, (_, k) => chunk.map((record) => values(record)[k]));
     const { results } = await db
-      .prepare(query(chunk.map(() => '?').join(', ')))
-      .bind(...chunk)
-      .all<T>();
+      .prepare(query(marks))
+      .bind(...columns.flat())
+      .all();
     rows.push(...results);
   }
   return rows;
@@ -243,6 +275,16 @@ function inserts<T>(db: ImportDatabase, table: string, columns: string[], rows: 
   return statements;
 }
 
+/** The next autoincrement id of `table` must stay above the ids it has given: one of those that
+ * is missing now was deleted here, and must not come back. */
+async function lastGivenId(db: ImportDatabase, table: 'users' | 'tasks'): Promise<number> {
+  const { results } = await db
+    .prepare('SELECT seq FROM sqlite_sequence WHERE name = ?')
+    .bind(table)
+    .all<{ seq: number }>();
+  return results[0]?.seq ?? 0;
+}
+
 /** Imports the dump `json` into `db`; see the file's comment. */
 export async function importDjangoDump(db: ImportDatabase, json: string, options: ImportOptions = {}) {
   const { users, tasks, problems, userPks } = parseDump(json, options.tasksModel);
@@ -254,86 +296,82 @@ export async function importDjangoDump(db: ImportDatabase, json: string, options
     mustResetPassword: [],
   };
 
-  // Against what the database holds: the same id and username (or id and owner) is this record,
-  // imported before; anything else sharing an id or a username is a different user or task.
-  const byId = new Map<number, string>();
+  // A user already here is the one with the same id, username and date joined (none of which
+  // changes); anything else holding the id or the username is a different user.
+  const byId = new Map<number, { username: string; date_joined: number }>();
   const byName = new Map<string, number>();
-  for (let i = 0; i < users.length; i += MAX_BOUND_VALUES / 2) {
-    const chunk = users.slice(i, i + MAX_BOUND_VALUES / 2);
-    const marks = chunk.map(() => '?').join(', ');
-    const { results } = await db
-      .prepare(`SELECT id, username FROM users WHERE id IN (${marks}) OR username IN (${marks})`)
-      .bind(...chunk.map(({ row }) => row.id), ...chunk.map(({ row }) => row.username))
-      .all<{ id: number; username: string }>();
-    for (const { id: rowId, username } of results) {
-      byId.set(rowId, username);
-      byName.set(username, rowId);
-    }
+  const existing = (await lookUp(
+    db,
+    (marks) => `SELECT id, username, date_joined FROM users WHERE id IN (${marks}) OR username IN (${marks})`,
+    users,
+    ({ row }) => [row.id, row.username],
+  )) as { id: number; username: string; date_joined: number }[];
+  for (const row of existing) {
+    byId.set(row.id, row);
+    byName.set(row.username, row.id);
   }
+  const lastUserId = await lastGivenId(db, 'users');
   const newUsers: UserRow[] = [];
-  const importedUserIds = new Set<number>();
+  const matchedUserIds = new Set<number>();
   for (const user of users) {
     if (refused.has(user.label)) continue;
     const { row } = user;
-    const owner = byId.get(row.id);
+    const here = byId.get(row.id);
     const holder = byName.get(row.username);
-    if (owner === row.username) {
+    if (here?.username === row.username && here.date_joined === row.dateJoined) {
       report.users.alreadyThere++;
-      importedUserIds.add(row.id);
-    } else if (owner !== undefined) {
-      problems.push({ record: user.label, reason: `id ${row.id} is another user here (${owner}); not overwritten` });
+      matchedUserIds.add(row.id);
+    } else if (here !== undefined) {
+      problems.push({
+        record: user.label,
+        reason: `id ${row.id} is another user here (${here.username}); not overwritten`,
+      });
     } else if (holder !== undefined) {
       problems.push({ record: user.label, reason: `the username is taken here by user ${holder}; not overwritten` });
+    } else if (row.id <= lastUserId) {
+      problems.push({ record: user.label, reason: `id ${row.id} belonged to a user deleted here; not brought back` });
+    } else if (user.unsupported && !options.continueOnErrors) {
+      problems.push({
+        record: user.label,
+        reason: `${user.unsupported}; --continue imports the user, who then resets the password`,
+      });
     } else {
-      if (user.unsupported) {
-        if (!options.continueOnErrors) {
-          problems.push({
-            record: user.label,
-            reason: `${user.unsupported}; --continue imports the user without a usable password`,
-          });
-          continue;
-        }
-        report.mustResetPassword.push(`${user.label}: ${user.unsupported}`);
-      }
+      if (user.unsupported) report.mustResetPassword.push(`${user.label}: ${user.unsupported}`);
       newUsers.push(row);
-      importedUserIds.add(row.id);
+      matchedUserIds.add(row.id);
     }
   }
 
+  // A task goes to a user of the same dump, never to whoever holds that id here.
   const existingTasks = new Map(
     (
-      await lookUp<{ id: number; person_id: number }>(
+      (await lookUp(
         db,
         (marks) => `SELECT id, person_id FROM tasks WHERE id IN (${marks})`,
-        tasks.map(({ row }) => row.id),
-      )
+        tasks,
+        ({ row }) => [row.id],
+      )) as { id: number; person_id: number }[]
     ).map(({ id: taskId, person_id }) => [taskId, person_id]),
   );
-  const personsHere = new Set(
-    (
-      await lookUp<{ id: number }>(
-        db,
-        (marks) => `SELECT id FROM users WHERE id IN (${marks})`,
-        [...new Set(tasks.map(({ row }) => row.personId))].filter((person) => !importedUserIds.has(person)),
-      )
-    ).map(({ id: userId }) => userId),
-  );
+  const lastTaskId = await lastGivenId(db, 'tasks');
   const newTasks: TaskRow[] = [];
   for (const task of tasks) {
-    if (problems.some(({ record }) => record === task.label)) continue;
+    if (refused.has(task.label)) continue;
     const { row } = task;
-    const owner = existingTasks.get(row.id);
-    if (userPks.has(row.personId) && !importedUserIds.has(row.personId)) {
+    const here = existingTasks.get(row.id);
+    if (!userPks.has(row.personId)) {
+      problems.push({ record: task.label, reason: `its person ${row.personId} is not in the dump` });
+    } else if (!matchedUserIds.has(row.personId)) {
       problems.push({ record: task.label, reason: `its person ${row.personId} is not imported` });
-    } else if (owner === row.personId) {
+    } else if (here === row.personId) {
       report.tasks.alreadyThere++;
-    } else if (owner !== undefined) {
+    } else if (here !== undefined) {
       problems.push({
         record: task.label,
-        reason: `id ${row.id} is another task here (of user ${owner}); not overwritten`,
+        reason: `id ${row.id} is another task here (of user ${here}); not overwritten`,
       });
-    } else if (!importedUserIds.has(row.personId) && !personsHere.has(row.personId)) {
-      problems.push({ record: task.label, reason: `its person ${row.personId} is not imported, nor here` });
+    } else if (row.id <= lastTaskId) {
+      problems.push({ record: task.label, reason: `id ${row.id} belonged to a task deleted here; not brought back` });
     } else {
       newTasks.push(row);
     }
@@ -343,6 +381,7 @@ export async function importDjangoDump(db: ImportDatabase, json: string, options
     throw new ImportError(`Nothing was imported: ${problems.length} record(s) cannot be.`, problems);
   }
 
+  // One batch, one transaction: every row is written, or none.
   const statements = [
     ...inserts(
       db,
@@ -358,9 +397,7 @@ export async function importDjangoDump(db: ImportDatabase, json: string, options
       t.dueTo,
     ]),
   ];
-  for (let i = 0; i < statements.length; i += STATEMENTS_PER_BATCH) {
-    await db.batch(statements.slice(i, i + STATEMENTS_PER_BATCH));
-  }
+  if (statements.length > 0) await db.batch(statements);
   report.users.added = newUsers.length;
   report.tasks.added = newTasks.length;
   return report;

@@ -115,7 +115,7 @@ trap 'stop_server; rm -f "$log"; rm -rf "$django_db"' EXIT
 dump=test/fixtures/django-tutorial-dump.json
 imported=$(npm run -s import-django -- "$dump" --persist-to "$django_db" --wrangler-local 2>&1 || true)
 check "import-django: the tutorial's dump, through wrangler's CLI" "Imported 6 users and 6 tasks" "$imported"
-again=$(npm run -s import-django -- "$dump" --persist-to "$django_db" 2>&1 || true)
+again=$(npm run -s import-django -- "$dump" --persist-to "$django_db" --wrangler-local 2>&1 || true)
 check "... a second time changes nothing, and says so" "Nothing to import: 6 users and 6 tasks" "$again"
 broken=$(npm run -s import-django -- package.json --persist-to "$django_db" 2>&1 && echo "exit 0" || echo "exit $?")
 check "... a file that is not a dump is refused" "The file is not a dumpdata list" "$broken"

@@ -18,9 +18,9 @@ export const PBKDF2_ITERATIONS = MAX_PBKDF2_ITERATIONS;
 
 /**
  * Hashes made by Django with more iterations (600,000 in 4.2, 1,000,000 in 5.2, 1,200,000 in 6.0)
- * are checked in JavaScript instead, about 1 s of CPU per million iterations, and replaced at the
- * first login (passwordNeedsRehash). Above this cap one login would cost seconds: such a hash is
- * not supported.
+ * are checked in JavaScript instead, about 2.3 s of CPU per million iterations (bench/RESULTS.md),
+ * and replaced at the first login (passwordNeedsRehash). Above this cap one login would cost
+ * several seconds: such a hash is not supported.
  */
 export const MAX_IMPORTED_PBKDF2_ITERATIONS = 2_000_000;
 
@@ -98,7 +98,7 @@ function fromBase64(text: string): Uint8Array | undefined {
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const parts = encoded.split('$');
   if (parts[0] !== PASSWORD_ALGORITHM) {
-    if (encoded.startsWith('!')) return false;
+    if (encoded.startsWith('!')) return verifyAgainstDummy(password); // as long as a real check
     // Name the algorithm only when it looks like one (`argon2`, `bcrypt_sha256`): a stored value
     // without `$` may be an unsalted hash or a plain password, which must not reach a log.
     const algorithm = parts.length > 1 && /^[a-z0-9_]{1,32}$/.test(parts[0]!) ? `"${parts[0]}"` : 'an unknown format';

@@ -133,9 +133,8 @@ export const findResetTarget = (db: Database, id: number) =>
     where: eq(users.id, id),
   });
 
-/** Django's `last_login`, set at each successful login. */
 /**
- * Records a login; with `rehash`, also replaces the password hash the login was checked against
+ * Records a login in Django's `last_login`; with `rehash`, also replaces the password hash the login was checked against
  * (`from`) by `to`, unless the password has changed meanwhile.
  */
 export function recordLogin(db: Database, id: number, at: Date, rehash?: { from: string; to: string }) {

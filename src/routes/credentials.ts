@@ -50,6 +50,7 @@ export async function logIn(c: Context<AppEnv>, { username, password }: z.output
           reason: error.message,
         }),
       );
+      passwordMatches = await verifyAgainstDummy(password); // the time of a real check
     }
   }
   if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
