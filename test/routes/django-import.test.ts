@@ -220,8 +220,17 @@ describe('importing a Django dump', () => {
       }
     }
     const before = await counts();
-    const { binding, mostBound } = boundValuesD1(db);
+    const { binding: bound, mostBound } = boundValuesD1(db);
+    let batches = 0;
+    const binding = proxyD1(bound, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property === 'batch') batches++;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
     const report = await importDjangoDump(binding, JSON.stringify(big), { tasksModel: 'tasks.task' });
+    expect(batches).toBe(1); // one transaction for all 204 statements
     expect(mostBound()).toBeLessThanOrEqual(100);
     expect(mostBound()).toBeGreaterThan(90); // statements of many rows, not one each
     expect(report.users.added).toBe(1000);
