@@ -70,6 +70,13 @@ describe('password hashing', () => {
     expect(await verifyPassword('correct horsE', hash)).toBe(false);
   });
 
+  it("checks Django's unusable password (`!...`) as long as a real one, and never matches it", async () => {
+    const deriveBits = vi.spyOn(crypto.subtle, 'deriveBits');
+    expect(await verifyPassword('', '!0123456789abcdef0123456789abcdef01234567')).toBe(false);
+    expect(deriveBits).toHaveBeenCalledTimes(1);
+    expect((deriveBits.mock.calls[0]![0] as { iterations: number }).iterations).toBe(PBKDF2_ITERATIONS);
+  });
+
   it("treats Django's unusable password and malformed hashes as no match", async () => {
     for (const stored of [
       '!unusable',
