@@ -15,6 +15,7 @@ import { startLocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
+import { checkOrigin } from './origin-checks.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
 
 const ACCESS_TOKEN_SECONDS = 5;
@@ -42,6 +43,7 @@ const hosts: Server[] = await Promise.all([serveApp(elsewhere, LISTED_PORT), ser
 const browser = await launchChromium();
 
 try {
+  await checkOrigin(browser, apiServer.base);
   const account = await checkJourney(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkList(browser, apiServer.base, account);
   await checkStaff(browser, apiServer.base, STAFF, account);

@@ -9,16 +9,27 @@ import type { AppEnv } from './env';
 import { corsFromSettings } from './http/cors';
 import { d1Session } from './http/d1-session';
 import { renderError } from './http/error-handler';
+import { contentSecurityPolicy, PERMISSIONS_POLICY, REFERRER_POLICY } from './http/security-headers';
 import { registerRoutes } from './http/route';
 import { MAX_BODY_BYTES } from './limits';
 import { routes } from './routes';
+
+const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 export function createApp(): Hono<AppEnv> {
   // strict: false makes every path answer with and without its trailing slash.
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use(requestId());
-  app.use(secureHeaders());
+  app.use(secureHeaders({ referrerPolicy: REFERRER_POLICY, xFrameOptions: 'DENY' }));
+  app.use(async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    c.header('Permissions-Policy', PERMISSIONS_POLICY);
+    // Answers carry tokens, emails and other users' data: no cache keeps them, unless a route says
+    // otherwise (the public keys of /.well-known/jwks.json).
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
   app.use(async (c, next) => {
     c.set('settings', getSettings(c.env));
     await next();

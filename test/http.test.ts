@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../src/limits';
-import { call, callWithEnv, postJson } from './helpers';
+import { call, callWithEnv, createUser, postJson } from './helpers';
 
 describe('every path answers with and without its trailing slash', () => {
   it.each([
@@ -179,8 +179,20 @@ describe('headers on every response', () => {
     const response = await call(path, { method });
     expect(response.headers.get('X-Request-Id')).toMatch(/^[\w-]{8,}$/);
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
-    expect(response.headers.get('X-Frame-Options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('X-Frame-Options')).toBe('DENY');
     expect(response.headers.get('Referrer-Policy')).toBe('no-referrer');
+    // Answers, errors included: whatever the Worker sends may not load or run anything from another host.
+    expect(response.headers.get('Content-Security-Policy')).toMatch(
+      /^default-src 'self'; script-src 'self';.*frame-ancestors 'none'/,
+    );
+    expect(response.headers.get('Permissions-Policy')).toMatch(/camera=\(\)/);
+  });
+
+  it('keeps an answer with a token out of every cache', async () => {
+    const user = await createUser();
+    const response = await postJson('/api-auth/', { username: user.username, password: user.password });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Cache-Control')).toBe('no-store');
   });
 });
 
