@@ -24,7 +24,7 @@ function docsAndHeaders(): Plugin {
     name: 'docs-and-headers',
     apply: 'build',
     generateBundle() {
-      for (const file of ['swagger-ui-bundle.js', 'swagger-ui.css']) {
+      for (const file of ['swagger-ui-bundle.js', 'swagger-ui.css', 'LICENSE', 'NOTICE']) {
         this.emitFile({
           type: 'asset',
           fileName: `docs/${file}`,

@@ -43,7 +43,7 @@ const hosts: Server[] = await Promise.all([serveApp(elsewhere, LISTED_PORT), ser
 const browser = await launchChromium();
 
 try {
-  await checkOrigin(browser, apiServer.base);
+  await checkOrigin(browser, apiServer.base, STAFF);
   const account = await checkJourney(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkList(browser, apiServer.base, account);
   await checkStaff(browser, apiServer.base, STAFF, account);

@@ -39,7 +39,11 @@ async function ownOriginOnly(browser: Browser, base: string) {
   return { context, elsewhere, failed, errors: watchConsole(context) };
 }
 
-export async function checkOrigin(browser: Browser, base: string): Promise<void> {
+export async function checkOrigin(
+  browser: Browser,
+  base: string,
+  account: { username: string; password: string },
+): Promise<void> {
   const { context, elsewhere, failed, errors } = await ownOriginOnly(browser, base);
   const page = await context.newPage();
 
@@ -62,18 +66,31 @@ export async function checkOrigin(browser: Browser, base: string): Promise<void>
   );
 
   await checking(
-    "'Try it out' calls the API on the same origin",
+    "'Try it out' calls the API on the same origin, with a bearer token",
     async () => {
-      await page
-        .getByText('GET/tasks/', { exact: false })
-        .first()
-        .click()
-        .catch(() => {});
-      const opened = page.locator('.opblock.is-open').first();
-      await opened.getByRole('button', { name: 'Try it out' }).click();
-      const answer = page.waitForResponse((response) => new URL(response.url()).pathname === '/tasks/');
-      await opened.getByRole('button', { name: 'Execute' }).click();
-      check("'Try it out' calls GET /tasks/ on the same origin", (await answer).status() === 200);
+      const login = await page.request.post(`${base}/api-auth/`, { data: account });
+      const { token } = (await login.json()) as { token: string };
+      await page.locator('.btn.authorize').first().click();
+      const bearer = page.locator('.modal-ux .auth-container').first(); // bearerAuth, listed first
+      await bearer.locator('input').fill(token);
+      await bearer.locator('button.authorize').click();
+      await page.locator('.modal-ux button.btn-done').first().click();
+      const operation = page.locator('.opblock-get', { has: page.locator('[data-path="/users/me/"]') }).first();
+      await operation.locator('.opblock-summary').click();
+      await operation.getByRole('button', { name: 'Try it out' }).click();
+      const answer = page.waitForResponse((response) => new URL(response.url()).pathname === '/users/me/');
+      await operation.getByRole('button', { name: 'Execute' }).click();
+      const response = await answer;
+      check(
+        "'Try it out' with Authorize calls GET /users/me/ on the same origin as Bearer",
+        response.status() === 200 && response.request().headers().authorization === `Bearer ${token}`,
+        `${response.status()} ${response.request().headers().authorization?.slice(0, 20)}`,
+      );
+      check(
+        '... with no other host, failed request or console error',
+        elsewhere.length + failed.length + errors.length === 0,
+        JSON.stringify({ elsewhere, failed, errors }),
+      );
     },
     page,
   );

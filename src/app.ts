@@ -9,23 +9,27 @@ import type { AppEnv } from './env';
 import { corsFromSettings } from './http/cors';
 import { d1Session } from './http/d1-session';
 import { renderError } from './http/error-handler';
-import { contentSecurityPolicy, PERMISSIONS_POLICY, REFERRER_POLICY } from './http/security-headers';
+import { securityHeaders } from './http/security-headers';
 import { registerRoutes } from './http/route';
 import { MAX_BODY_BYTES } from './limits';
 import { routes } from './routes';
 
-const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+const SECURITY_HEADERS = securityHeaders();
 
 export function createApp(): Hono<AppEnv> {
   // strict: false makes every path answer with and without its trailing slash.
   const app = new Hono<AppEnv>({ strict: false });
 
   app.use(requestId());
-  app.use(secureHeaders({ referrerPolicy: REFERRER_POLICY, xFrameOptions: 'DENY' }));
+  // Ours (src/http/security-headers.ts, shared with the assets layer), then hono's for the rest
+  // (Strict-Transport-Security, the Cross-Origin-*-Policy headers, ...).
+  app.use(secureHeaders({ referrerPolicy: false, xFrameOptions: false, xContentTypeOptions: false }));
   app.use(async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    c.header('Permissions-Policy', PERMISSIONS_POLICY);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      // A route may set its own (/docs allows Swagger UI's inline styles).
+      if (!c.res.headers.has(name)) c.header(name, value);
+    }
     // Answers carry tokens, emails and other users' data: no cache keeps them, unless a route says
     // otherwise (the public keys of /.well-known/jwks.json).
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');

@@ -127,7 +127,12 @@ describe('GET /docs', () => {
     expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
     const html = await response.text();
     const loaded = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, url]) => url);
-    expect(loaded).toEqual(['/app/docs/swagger-ui.css', '/app/docs/swagger-ui-bundle.js', '/app/docs/init.js']);
+    expect(loaded).toEqual([
+      'data:,',
+      '/app/docs/swagger-ui.css',
+      '/app/docs/swagger-ui-bundle.js',
+      '/app/docs/init.js',
+    ]);
     expect(html).not.toMatch(/<script>|<script [^s]|\son\w+=/); // no inline script
     expect(response.headers.get('Content-Security-Policy')).toBe(
       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

@@ -6,13 +6,17 @@
 
 /**
  * The Content-Security-Policy. `connectTo`: origins besides our own that pages may call (a build
- * of the app hosted elsewhere calls the API's). Styles may be inline: Swagger UI sets some.
+ * of the app hosted elsewhere calls the API's). `inlineStyles`: only for /docs, where Swagger UI
+ * sets some.
  */
-export function contentSecurityPolicy(connectTo: string[] = []): string {
+export function contentSecurityPolicy({
+  connectTo = [],
+  inlineStyles = false,
+}: { connectTo?: string[]; inlineStyles?: boolean } = {}): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
+    inlineStyles ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
     "img-src 'self' data:",
     ["connect-src 'self'", ...connectTo].join(' '),
     "object-src 'none'",
@@ -23,14 +27,13 @@ export function contentSecurityPolicy(connectTo: string[] = []): string {
 }
 
 /** Features no page of the API or the app uses. */
-export const PERMISSIONS_POLICY =
-  'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()';
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()';
 
-export const REFERRER_POLICY = 'no-referrer';
+const REFERRER_POLICY = 'no-referrer';
 
-/** Every header, for the assets layer's `_headers` file. */
+/** Every header, for the Worker's responses and the assets layer's `_headers` file. */
 export const securityHeaders = (connectTo: string[] = []): Record<string, string> => ({
-  'Content-Security-Policy': contentSecurityPolicy(connectTo),
+  'Content-Security-Policy': contentSecurityPolicy({ connectTo }),
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': REFERRER_POLICY,
   'Permissions-Policy': PERMISSIONS_POLICY,

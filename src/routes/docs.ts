@@ -4,6 +4,7 @@
  * under /app/docs/), so the page needs no other host.
  */
 import { defineRoute, type Route } from '../http/route';
+import { contentSecurityPolicy } from '../http/security-headers';
 import { buildOpenApiDocument } from '../openapi/document';
 import { perSettings } from '../per-settings';
 
@@ -26,7 +27,8 @@ export function docsRoutes(apiRoutes: readonly Route[]): Route[] {
       summary: 'Interactive documentation (Swagger UI)',
       auth: 'none',
       responses: { 200: 'Html' },
-      handler: (c) => c.html(DOCS_PAGE),
+      handler: (c) =>
+        c.html(DOCS_PAGE, 200, { 'Content-Security-Policy': contentSecurityPolicy({ inlineStyles: true }) }),
     }),
   ];
   const documentFor = perSettings((settings) =>
@@ -41,6 +43,7 @@ const DOCS_PAGE = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Edge JWT auth + tasks API</title>
+    <link rel="icon" href="data:," />
     <link rel="stylesheet" href="/app/docs/swagger-ui.css" />
   </head>
   <body>
