@@ -188,6 +188,23 @@ describe('headers on every response', () => {
     expect(response.headers.get('Permissions-Policy')).toMatch(/camera=\(\)/);
   });
 
+  it.each([
+    ['a refusal', '/users/me/', 'GET', 401],
+    ['a preflight', '/tasks/', 'OPTIONS', 204],
+    ['a missing route', '/nowhere/', 'GET', 404],
+  ])('sends %s uncached and under the same policy', async (_, path, method, status) => {
+    const response = await call(path, {
+      method,
+      headers:
+        method === 'OPTIONS' ? { Origin: 'https://elsewhere.example', 'Access-Control-Request-Method': 'GET' } : {},
+    });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('Cache-Control')).toBe('no-store');
+    expect(response.headers.get('Content-Security-Policy')).toMatch(
+      /^default-src 'self'; script-src 'self'; style-src 'self';/,
+    );
+  });
+
   it('keeps an answer with a token out of every cache', async () => {
     const user = await createUser();
     const response = await postJson('/api-auth/', { username: user.username, password: user.password });
