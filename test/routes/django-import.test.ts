@@ -149,6 +149,26 @@ describe('importing a Django dump', () => {
       ],
       [JSON.stringify(userDump(1103, 'mail', { email: 'not-an-email' })), '"email" is not an email address'],
       [
+        JSON.stringify(userDump(1105, 'long', { password: `pbkdf2_sha256$1$s$${'A'.repeat(120)}` })),
+        '"password" is longer than 128 characters',
+      ],
+      [
+        JSON.stringify([
+          { model: 'tasks.task', pk: 1106, fields: { title: 'a\u0000b', person: 1, due_to: '2030-01-01T00:00:00Z' } },
+        ]),
+        '"title" holds a NUL or a lone surrogate',
+      ],
+      [
+        JSON.stringify([
+          {
+            model: 'tasks.task',
+            pk: 1107,
+            fields: { title: 'half \ud800', person: 1, due_to: '2030-01-01T00:00:00Z' },
+          },
+        ]),
+        '"title" holds a NUL or a lone surrogate',
+      ],
+      [
         JSON.stringify([
           { model: 'tasks.task', pk: 1104, fields: { title: '', person: 1, due_to: '2030-01-01T00:00:00Z' } },
         ]),
