@@ -149,6 +149,10 @@ describe('importing a Django dump', () => {
       ],
       [JSON.stringify(userDump(1103, 'mail', { email: 'not-an-email' })), '"email" is not an email address'],
       [
+        JSON.stringify(userDump(1104, 'wide', { email: `${'a'.repeat(250)}@example.com` })),
+        '"email" is longer than 254 characters',
+      ],
+      [
         JSON.stringify(userDump(1105, 'long', { password: `pbkdf2_sha256$1$s$${'A'.repeat(120)}` })),
         '"password" is longer than 128 characters',
       ],
