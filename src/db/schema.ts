@@ -31,6 +31,11 @@ export const users = sqliteTable(
     activationExpiresAt: integer({ mode: 'timestamp_ms' }),
     /** How many tasks the user has: kept by triggers (migration 0007), so `?person=` counts read one row. */
     taskCount: integer().notNull().default(0),
+    /**
+     * Whether a login needs a second step: a confirmed authenticator app or a passkey. Kept with
+     * every change of factors (syncMfaEnabled in src/db/mfa.ts), so a login reads no other table.
+     */
+    mfaEnabled: integer({ mode: 'boolean' }).notNull().default(false),
   },
   // Password reset, resend and re-registration find accounts by email, case-insensitively.
   (table) => [index('users_email_lower_idx').on(sql`lower(${table.email})`)],
@@ -91,6 +96,10 @@ export const sessions = sqliteTable(
     /** The id of the cookie that replaced this one; null while this one is current. */
     replacedBy: integer(),
     rotatedAt: integer({ mode: 'timestamp_ms' }),
+    /** How the user logged in (the tokens' `amr`, space-separated), kept by every refresh. */
+    amr: text().notNull().default('pwd'),
+    /** The last time the user proved who they are (`auth_time`): the login, or a re-authentication. */
+    authTime: integer({ mode: 'timestamp_ms' }),
   },
   (table) => [
     index('sessions_family_idx').on(table.family),
@@ -98,4 +107,100 @@ export const sessions = sqliteTable(
     // Pruning takes the oldest expired rows first.
     index('sessions_expires_at_idx').on(table.expiresAt),
   ],
+);
+
+/**
+ * A user's authenticator app (RFC 6238). Secrets are sealed (src/auth/secret-box.ts): a copy of
+ * the database alone gives no codes. `pendingSecret` waits for its first code (enrolment);
+ * `secret` is set once confirmed. `lastStep` is the newest time step accepted, so a code works once.
+ */
+export const totpFactors = sqliteTable('totp_factors', {
+  userId: integer()
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  secret: text(),
+  pendingSecret: text(),
+  lastStep: integer().notNull().default(0),
+  confirmedAt: integer({ mode: 'timestamp_ms' }),
+  /** Wrong codes in the current window (per user, whatever the route): see src/db/mfa.ts. */
+  failures: integer().notNull().default(0),
+  failuresResetAt: integer({ mode: 'timestamp_ms' })
+    .notNull()
+    .default(sql`0`),
+});
+
+/** Single-use recovery codes: SHA-256 of each (they carry 80 random bits); used ones are deleted. */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text().notNull(),
+  },
+  (table) => [index('recovery_codes_user_idx').on(table.userId, table.codeHash)],
+);
+
+/**
+ * The second step of a login (an `mfa+jwt` token names its row by `jti`): how many codes were
+ * tried, and whether it already gave a token. Deleted after expiry by later logins.
+ */
+export const mfaLogins = sqliteTable(
+  'mfa_logins',
+  {
+    jti: text().primaryKey(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tries: integer().notNull().default(0),
+    done: integer({ mode: 'boolean' }).notNull().default(false),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [index('mfa_logins_expires_at_idx').on(table.expiresAt)],
+);
+
+/**
+ * WebAuthn credentials (passkeys). `credentialId` and `publicKey` are base64url; `counter` is the
+ * authenticator's last sign count; `userHandle` (base64url) is the same for all of a user's
+ * passkeys, so an authenticator keeps one credential per account.
+ */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    credentialId: text().notNull().unique(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userHandle: text().notNull(),
+    name: text().notNull(),
+    publicKey: text().notNull(),
+    counter: integer().notNull().default(0),
+    /** Space-separated hints the browser gave (usb, nfc, ble, internal, hybrid). */
+    transports: text().notNull().default(''),
+    /** `singleDevice` or `multiDevice` (synced); `backedUp`: the credential is backed up now. */
+    deviceType: text().notNull(),
+    backedUp: integer({ mode: 'boolean' }).notNull(),
+    createdAt: integer({ mode: 'timestamp_ms' }).notNull().default(now),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (table) => [index('passkeys_user_idx').on(table.userId)],
+);
+
+/**
+ * Outstanding WebAuthn challenges: each used once (deleted when answered), for one purpose, bound
+ * to a user (registration, re-authentication) or to a login's `mfa_token` (its jti), or to nobody
+ * (a passwordless login). Expired ones are deleted by later requests.
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    challenge: text().primaryKey(),
+    purpose: text({ enum: ['register', 'login', 'mfa', 'reauth'] }).notNull(),
+    userId: integer().references(() => users.id, { onDelete: 'cascade' }),
+    mfaJti: text(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [index('webauthn_challenges_expires_at_idx').on(table.expiresAt)],
 );
