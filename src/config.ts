@@ -52,6 +52,10 @@ export interface Settings {
   /** Check every authenticated request against the user's token version (one D1 read). */
   readonly jwtRevocationCheck: boolean;
   readonly registrationOpen: boolean;
+  /** Seconds after `auth_time` during which sensitive changes need no re-authentication. */
+  readonly reauthMaxAge: number;
+  /** Staff rights only for tokens whose `amr` has `mfa`. */
+  readonly mfaRequiredForStaff: boolean;
 }
 
 /** wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or a boolean. */
@@ -180,6 +184,8 @@ const envSchema = z.object({
   CORS_ALLOWED_ORIGINS: origins,
   JWT_REVOCATION_CHECK: boolean('false'),
   REGISTRATION_OPEN: boolean('true'),
+  REAUTH_MAX_AGE: duration('10m'),
+  MFA_REQUIRED_FOR_STAFF: boolean('false'),
 });
 
 /** Reads every setting; throws a SettingsError naming the first one that is unusable. */
@@ -223,6 +229,8 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     corsAllowedOrigins: Object.freeze(vars.CORS_ALLOWED_ORIGINS),
     jwtRevocationCheck: vars.JWT_REVOCATION_CHECK,
     registrationOpen: vars.REGISTRATION_OPEN,
+    reauthMaxAge: vars.REAUTH_MAX_AGE,
+    mfaRequiredForStaff: vars.MFA_REQUIRED_FOR_STAFF,
   });
 }
 

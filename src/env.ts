@@ -1,4 +1,5 @@
 import type { RequestIdVariables } from 'hono/request-id';
+import type { Authentication } from './auth/tokens';
 import type { Settings } from './config';
 import type { Database } from './db/client';
 
@@ -6,7 +7,12 @@ import type { Database } from './db/client';
 export interface AuthUser {
   id: number;
   username: string;
+  /** Staff per the token (and, with MFA_REQUIRED_FOR_STAFF, only after a second factor). */
   isStaff: boolean;
+  tokenVersion: number;
+  /** The token's `sid`: the browser session it belongs to. */
+  sessionId: string | undefined;
+  authentication: Authentication;
 }
 
 /** The Hono environment: the Worker's bindings and the per-request variables. */

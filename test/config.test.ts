@@ -67,6 +67,8 @@ describe('parseSettings', () => {
       registrationOpen: true,
       passwordResetExpirationDelta: 3600,
       mail: { backend: 'binding', from: 'noreply@example.com', httpUrl: undefined, apiKey: undefined },
+      reauthMaxAge: 600,
+      mfaRequiredForStaff: false,
     });
   });
 

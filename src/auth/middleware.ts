@@ -55,7 +55,15 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
       }
       const claims = await unauthorizedOnTokenError(verifyAccessToken(credentials[0]!, settings));
       if (settings.jwtRevocationCheck) await assertNotRevoked(c.var.db, claims);
-      c.set('user', { id: claims.userId, username: claims.username, isStaff: claims.isStaff });
+      const staffAllowed = !settings.mfaRequiredForStaff || claims.authentication.amr.includes('mfa');
+      c.set('user', {
+        id: claims.userId,
+        username: claims.username,
+        isStaff: claims.isStaff && staffAllowed,
+        tokenVersion: claims.tokenVersion,
+        sessionId: claims.sessionId,
+        authentication: claims.authentication,
+      });
     }
   }
   await next();

@@ -11,13 +11,36 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload }
 import type { Settings } from '../config';
 import { keyRing } from './keys';
 
-type TokenKind = 'access' | 'activation' | 'reset';
+type TokenKind = 'access' | 'activation' | 'reset' | 'mfa';
 
 const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
   activation: 'activation+jwt',
   reset: 'password-reset+jwt',
+  mfa: 'mfa+jwt',
 };
+
+/** How long the second step of a login may take. */
+export const MFA_TOKEN_LIFETIME = 300;
+
+/** RFC 8176 methods: `pwd` password, `otp` a one-time code, `hwk` a passkey, `mfa` two factors. */
+export const AUTH_METHODS = ['pwd', 'otp', 'hwk', 'user', 'mfa'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** How a user logged in: the methods, and when (seconds) they last proved who they are. */
+export interface Authentication {
+  amr: readonly AuthMethod[];
+  authTime: number;
+}
+
+/** A session row's methods (space-separated); anything unknown reads as a password login. */
+export const parseAmr = (stored: string): AuthMethod[] => {
+  const methods = stored.split(' ');
+  return isAmr(methods) ? methods : ['pwd'];
+};
+
+const isAmr = (value: unknown): value is AuthMethod[] =>
+  Array.isArray(value) && value.length > 0 && value.every((m) => (AUTH_METHODS as readonly unknown[]).includes(m));
 
 /** Why a token was refused: `expired` (its `exp` has passed) or `invalid` (anything else). */
 export class TokenError extends Error {
@@ -50,6 +73,11 @@ export interface AccessClaims {
    * session (whose cookie no script can read), never with /auth/refresh_token/.
    */
   sessionId: string | undefined;
+  /**
+   * `amr` and `auth_time`; a token of the tutorial's format from before they existed counts as a
+   * password login at `orig_iat` (or `iat`).
+   */
+  authentication: Authentication;
   iat: number;
   exp: number;
   jti: string;
@@ -85,13 +113,19 @@ async function sign(
 }
 
 /**
- * A new access token; pass `origIat` when refreshing so the refresh window does not move, and
- * `sessionId` for a token of a browser session.
+ * A new access token; pass `origIat` and `authentication` when refreshing so the refresh window
+ * and the login's methods do not move, and `sessionId` for a token of a browser session. Without
+ * `authentication`, a password login now.
  */
 export function issueAccessToken(
   user: TokenUser,
   settings: Settings,
-  { origIat, sessionId, now = new Date() }: { origIat?: number; sessionId?: string; now?: Date } = {},
+  {
+    origIat,
+    sessionId,
+    authentication,
+    now = new Date(),
+  }: { origIat?: number; sessionId?: string; authentication?: Authentication; now?: Date } = {},
 ): Promise<string> {
   const claims = {
     user_id: user.id,
@@ -100,6 +134,8 @@ export function issueAccessToken(
     token_version: user.tokenVersion,
     orig_iat: origIat ?? epochSeconds(now),
     ...(sessionId === undefined ? {} : { sid: sessionId }),
+    amr: authentication?.amr ?? ['pwd'],
+    auth_time: authentication?.authTime ?? epochSeconds(now),
   };
   return sign('access', claims, user.id, settings.jwtExpirationDelta, settings, now, crypto.randomUUID());
 }
@@ -166,14 +202,17 @@ const isSafeInteger = (value: unknown): value is number => typeof value === 'num
 
 export async function verifyAccessToken(token: string, settings: Settings, now = new Date()): Promise<AccessClaims> {
   const payload = await verify('access', token, settings.jwtExpirationDelta, settings, now);
-  const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, sid, iat, exp } = payload;
+  const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, sid, iat, exp, amr } = payload;
+  const authTime = payload.auth_time;
   const claimsAreValid =
     typeof username === 'string' &&
     typeof isStaff === 'boolean' &&
     isSafeInteger(tokenVersion) &&
     // Absent only in tokens of other issuers of the tutorial's format; refresh asks for it.
     (origIat === undefined || (isSafeInteger(origIat) && origIat <= iat!)) &&
-    (sid === undefined || typeof sid === 'string');
+    (sid === undefined || typeof sid === 'string') &&
+    (amr === undefined || isAmr(amr)) &&
+    (authTime === undefined || (isSafeInteger(authTime) && authTime <= iat!));
   if (!claimsAreValid) throw new TokenError('invalid');
   return {
     userId: payload.user_id,
@@ -182,6 +221,7 @@ export async function verifyAccessToken(token: string, settings: Settings, now =
     tokenVersion,
     origIat,
     sessionId: sid,
+    authentication: { amr: (amr as AuthMethod[] | undefined) ?? ['pwd'], authTime: authTime ?? origIat ?? iat! },
     iat: iat!,
     exp: exp!,
     jti: payload.jti,
@@ -224,4 +264,35 @@ export async function verifyActivationToken(
 /** True when a token first issued at `origIat` may no longer be refreshed. */
 export function refreshHasExpired(origIat: number, settings: Settings, now = new Date()): boolean {
   return epochSeconds(now) > origIat + settings.jwtRefreshExpirationDelta;
+}
+
+/**
+ * The token of a login's second step: it names the user, how the first step went, and the
+ * `mfa_logins` row (by `jti`) that counts its tries. `session`: the login was a browser session's,
+ * so the second step answers with a cookie too. No other route accepts it.
+ */
+export function issueMfaToken(
+  user: TokenUser,
+  first: { amr: readonly AuthMethod[]; session: boolean },
+  jti: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<string> {
+  const claims = { user_id: user.id, token_version: user.tokenVersion, amr: first.amr, session: first.session };
+  return sign('mfa', claims, user.id, MFA_TOKEN_LIFETIME, settings, now, jti);
+}
+
+export interface MfaClaims {
+  userId: number;
+  tokenVersion: number;
+  amr: AuthMethod[];
+  session: boolean;
+  jti: string;
+}
+
+export async function verifyMfaToken(token: string, settings: Settings, now = new Date()): Promise<MfaClaims> {
+  const payload = await verify('mfa', token, MFA_TOKEN_LIFETIME, settings, now);
+  const { token_version: tokenVersion, amr, session } = payload;
+  if (!isSafeInteger(tokenVersion) || !isAmr(amr) || typeof session !== 'boolean') throw new TokenError('invalid');
+  return { userId: payload.user_id, tokenVersion, amr, session, jti: payload.jti };
 }

@@ -38,6 +38,9 @@ export interface NewSession {
   tokenVersion: number;
   loginAt: Date;
   expiresAt: Date;
+  /** The login's methods, space-separated, and when they were last proved. */
+  amr: string;
+  authTime: Date;
 }
 
 /** The family of the cookie whose hash is `secretHash`, as a subquery. */
@@ -104,6 +107,8 @@ export interface Refreshed {
   tokenVersion: number;
   loginAt: number;
   expiresAt: number;
+  amr: string;
+  authTime: number;
   /** True when the presented cookie was current and `nextHash` now replaces it; false in the grace. */
   rotated: boolean;
 }
@@ -129,6 +134,8 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
         expiresAt: presented.expiresAt,
         replacedBy: sql<number | null>`null`.as('replaced_by'),
         rotatedAt: sql<number | null>`null`.as('rotated_at'),
+        amr: presented.amr,
+        authTime: presented.authTime,
       })
       .from(presented)
       .where(and(eq(presented.secretHash, presentedHash), isNull(presented.replacedBy))),
@@ -147,6 +154,8 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
       tokenVersion: users.tokenVersion,
       loginAt: sql<number>`${latest.loginAt}`.as('login_at_ms'),
       expiresAt: sql<number>`${latest.expiresAt}`.as('expires_at_ms'),
+      amr: latest.amr,
+      authTime: sql<number>`coalesce(${latest.authTime}, ${latest.loginAt})`.as('auth_time_ms'),
       rotated: sql<number>`${latest.secretHash} = ${nextHash}`.as('rotated'),
     })
     .from(latest)
@@ -174,3 +183,10 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
 export async function endSession(db: Database, secretHash: string): Promise<void> {
   await deleteFamilyOf(db, secretHash);
 }
+
+/** A re-authentication in a browser session: every cookie of it carries the new time from now on. */
+export const renewSessionAuthTime = (db: Database, family: string, userId: number, at: Date) =>
+  db
+    .update(sessions)
+    .set({ authTime: at })
+    .where(and(eq(sessions.family, family), eq(sessions.userId, userId)));

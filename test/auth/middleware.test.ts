@@ -40,7 +40,15 @@ describe('authenticate', () => {
     for (const prefix of ['Bearer', 'JWT', 'bearer', 'jwt']) {
       const response = await whoami(`${prefix} ${token}`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ user: { id: user.id, username: user.username, isStaff: true } });
+      expect(await response.json()).toEqual({
+        user: {
+          id: user.id,
+          username: user.username,
+          isStaff: true,
+          tokenVersion: 0,
+          authentication: { amr: ['pwd'], authTime: expect.any(Number) },
+        },
+      });
     }
     expect(queries()).toBe(0);
   });
