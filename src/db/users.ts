@@ -14,9 +14,18 @@ export const findTokenUser = (db: Database, id: number) =>
     where: eq(users.id, id),
   });
 
+/** With `mfaEnabled`: whether the login needs a second step. */
 export const findLoginUser = (db: Database, username: string) =>
   db.query.users.findFirst({
-    columns: { id: true, username: true, password: true, isActive: true, isStaff: true, tokenVersion: true },
+    columns: {
+      id: true,
+      username: true,
+      password: true,
+      isActive: true,
+      isStaff: true,
+      tokenVersion: true,
+      mfaEnabled: true,
+    },
     where: eq(users.username, username),
   });
 

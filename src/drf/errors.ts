@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** `{"field": ["message", ...]}`; the key `non_field_errors` holds errors about the whole body. */
 export type FieldErrors = Record<string, string[]>;
-export type ErrorBody = { detail: string } | FieldErrors;
+export type ErrorBody = { detail: string; code?: string } | FieldErrors;
 
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
@@ -67,6 +67,13 @@ export const noSession = (message: string, clearCookie: string) =>
   new ApiError(401, { detail: message }, { 'WWW-Authenticate': 'Cookie realm="api"', 'Set-Cookie': clearCookie });
 
 export const permissionDenied = () => detail(403, 'You do not have permission to perform this action.');
+
+/** 403 for a sensitive change whose token's `auth_time` is older than REAUTH_MAX_AGE. */
+export const reauthRequired = () =>
+  new ApiError(403, {
+    detail: 'This change needs a recent login: log in again or re-authenticate, then retry.',
+    code: 'reauth_required',
+  });
 
 export const notFound = () => detail(404, 'Not found.');
 

@@ -33,7 +33,17 @@ const user = component(
   }),
 );
 
-const detailError = component('Detail', z.object({ detail: z.string() }), 'An error about the whole request.');
+const detailError = component(
+  'Detail',
+  z.object({
+    detail: z.string(),
+    code: z
+      .string()
+      .optional()
+      .meta({ description: '`reauth_required`: log in again or POST /auth/reauth/, then retry.' }),
+  }),
+  'An error about the whole request.',
+);
 const fieldErrors = component(
   'FieldErrors',
   z.record(z.string(), z.array(z.string())),
@@ -54,6 +64,36 @@ export const responses = {
   TaskPage: component('TaskPage', page(task)),
   UserPage: component('UserPage', page(user)),
   Token: component('Token', z.object({ token: z.string().meta({ description: 'An access token (JWT).' }) })),
+  LoginResult: component(
+    'LoginResult',
+    z.union([
+      z.object({ token: z.string().meta({ description: 'An access token (JWT).' }) }),
+      z.object({
+        mfa_required: z.literal(true),
+        mfa_token: z.string().meta({ description: 'For POST /auth/mfa/verify/ (an mfa+jwt token, 5 minutes).' }),
+        methods: z.array(z.string()),
+      }),
+    ]),
+    'The access token; for a user with a second factor, the token of the second step instead.',
+  ),
+  MfaStatus: component(
+    'MfaStatus',
+    z.object({ totp: z.boolean(), passkeys: z.int().nonnegative(), recovery_codes_left: z.int().nonnegative() }),
+  ),
+  TotpEnrolment: component(
+    'TotpEnrolment',
+    z.object({
+      secret: z.string().meta({ description: 'Base32; shown once.' }),
+      otpauth_url: z
+        .string()
+        .meta({ description: 'The otpauth://totp/ URI an authenticator app reads (as a QR code).' }),
+    }),
+  ),
+  RecoveryCodes: component(
+    'RecoveryCodes',
+    z.object({ recovery_codes: z.array(z.string()).length(10) }),
+    'Ten single-use codes, shown this once.',
+  ),
   Registered: component(
     'Registered',
     z.union([z.object({ confirmation_url: absoluteUrl }), z.object({ detail: z.string() })]),

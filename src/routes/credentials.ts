@@ -11,6 +11,8 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from '../auth/passwords';
+import { issueMfaToken, MFA_TOKEN_LIFETIME } from '../auth/tokens';
+import { secondStepMethods, startMfaLogin } from '../db/mfa';
 import { findLoginUser, recordLogin } from '../db/users';
 import { nonFieldError } from '../drf/errors';
 import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
@@ -66,4 +68,22 @@ export async function logIn(c: Context<AppEnv>, { username, password }: z.output
     ),
   );
   return user;
+}
+
+export type LoginUser = Awaited<ReturnType<typeof logIn>>;
+
+/**
+ * The answer to a correct password of a user with a second factor: no token yet, but an
+ * `mfa_token` for POST /auth/mfa/verify/, which answers what this login would have (`session`:
+ * a browser session's login, so a cookie too).
+ */
+export async function mfaRequired(c: Context<AppEnv>, user: LoginUser, session: boolean) {
+  const now = new Date();
+  const jti = crypto.randomUUID();
+  const [methods] = await Promise.all([
+    secondStepMethods(c.var.db, user.id),
+    startMfaLogin(c.var.db, jti, user.id, new Date(now.getTime() + MFA_TOKEN_LIFETIME * 1000), now),
+  ]);
+  const mfaToken = await issueMfaToken(user, { amr: ['pwd'], session }, jti, c.var.settings, now);
+  return c.json({ mfa_required: true, mfa_token: mfaToken, methods });
 }

@@ -2,6 +2,7 @@
 import type { Route } from '../http/route';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
+import { mfaRoutes } from './mfa';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
 import { rootRoutes } from './root';
@@ -15,6 +16,7 @@ const apiRoutes: readonly Route[] = [
   ...registrationRoutes,
   ...tokenRoutes,
   ...sessionRoutes,
+  ...mfaRoutes,
   ...passwordResetRoutes,
   ...jwksRoutes,
   ...taskRoutes,

@@ -7,14 +7,14 @@
  */
 import type { Context } from 'hono';
 import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
-import { issueAccessToken } from '../auth/tokens';
+import { issueAccessToken, parseAmr, type AuthMethod, type TokenUser } from '../auth/tokens';
 import { endSession, rotateSession, startSession } from '../db/sessions';
 import { detail, noSession } from '../drf/errors';
 import type { AppEnv } from '../env';
 import { defineRoute, type RouteInput } from '../http/route';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
 import { checkOrigin } from '../http/trusted-origin';
-import { credentialsBody, logIn } from './credentials';
+import { credentialsBody, logIn, mfaRequired } from './credentials';
 
 const PATH = '/auth/session/';
 
@@ -23,14 +23,28 @@ const SET_COOKIE = { 'Set-Cookie': 'The session cookie (see the sessionCookie se
 async function start(c: Context<AppEnv>, input: RouteInput<'none', undefined, typeof credentialsBody>) {
   checkOrigin(c, { required: false });
   const user = await logIn(c, await input.body());
+  if (user.mfaEnabled) return mfaRequired(c, user, true);
+  return startBrowserSession(c, user, { amr: ['pwd'], now: new Date() });
+}
+
+/**
+ * The answer to a browser's completed login: an access token and the session's cookie (only the
+ * token without JWT_ALLOW_REFRESH). Also the end of a session login's second step.
+ */
+export async function startBrowserSession(
+  c: Context<AppEnv>,
+  user: TokenUser,
+  { amr, now }: { amr: readonly AuthMethod[]; now: Date },
+) {
   const settings = c.var.settings;
-  const now = new Date();
+  const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
   // Without refresh there is no session to keep: the login answers a token, as obtain does.
-  if (!settings.jwtAllowRefresh) return c.json({ token: await issueAccessToken(user, settings, { now }) });
+  if (!settings.jwtAllowRefresh)
+    return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
   const family = crypto.randomUUID();
   const secret = newSessionSecret();
   const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
-  const token = await issueAccessToken(user, settings, { now, sessionId: family });
+  const token = await issueAccessToken(user, settings, { now, sessionId: family, authentication });
   const previous = readSessionCookie(c);
   await startSession(
     c.var.db,
@@ -41,6 +55,8 @@ async function start(c: Context<AppEnv>, input: RouteInput<'none', undefined, ty
       tokenVersion: user.tokenVersion,
       loginAt: now,
       expiresAt,
+      amr: amr.join(' '),
+      authTime: now,
     },
     previous === undefined ? undefined : await hashSessionSecret(previous),
   );
@@ -71,6 +87,7 @@ async function refresh(c: Context<AppEnv>) {
   const token = await issueAccessToken(user, settings, {
     origIat: Math.floor(refreshed.loginAt / 1000),
     sessionId: refreshed.family,
+    authentication: { amr: parseAmr(refreshed.amr), authTime: Math.floor(refreshed.authTime / 1000) },
     now,
   });
   // In the grace, the browser already holds the successor (the other tab's answer set it).
@@ -100,7 +117,7 @@ export const sessionRoutes = [
     auth: 'none',
     rateLimit: 'obtain',
     body: credentialsBody,
-    responses: { 200: 'Token', 403: 'Detail' },
+    responses: { 200: 'LoginResult', 403: 'Detail' },
     headers: { 200: SET_COOKIE },
     handler: start,
   }),

@@ -13,11 +13,12 @@ import { detail, nonFieldError, userNotFound } from '../drf/errors';
 import type { AppEnv } from '../env';
 import { throttle } from '../http/rate-limit';
 import { defineRoute, type RouteInput } from '../http/route';
-import { credentialsBody, logIn } from './credentials';
+import { credentialsBody, logIn, mfaRequired } from './credentials';
 import { tokenBody } from './token-body';
 
 async function obtainToken(c: Context<AppEnv>, input: RouteInput<'none', undefined, typeof credentialsBody>) {
   const user = await logIn(c, await input.body());
+  if (user.mfaEnabled) return mfaRequired(c, user, false);
   return c.json({ token: await issueAccessToken(user, c.var.settings) });
 }
 
@@ -31,7 +32,7 @@ const obtainRoute = (path: string, summary: string) =>
     auth: 'none',
     rateLimit: 'obtain',
     body: credentialsBody,
-    responses: { 200: 'Token' },
+    responses: { 200: 'LoginResult' },
     handler: obtainToken,
   });
 
@@ -82,7 +83,11 @@ export const tokenRoutes = [
       if (claims.origIat === undefined) throw nonFieldError('orig_iat field is required.');
       if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
       const user = await activeUser(c.var.db, claims);
-      return c.json({ token: await issueAccessToken(user, settings, { origIat: claims.origIat }) });
+      const token = await issueAccessToken(user, settings, {
+        origIat: claims.origIat,
+        authentication: claims.authentication,
+      });
+      return c.json({ token });
     },
   }),
   defineRoute({

@@ -42,7 +42,7 @@ const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staf
  * Why a staff write on user `id` is refused, read on the error path only: 401 for a caller who is
  * gone or deactivated, 403 for one who is not staff now, 404 for no such user.
  */
-async function staffRefusal(c: Context<AppEnv>, caller: AuthUser, id: number): Promise<ApiError | undefined> {
+export async function staffRefusal(c: Context<AppEnv>, caller: AuthUser, id: number): Promise<ApiError | undefined> {
   const db = c.var.db;
   const [standing, target] = await Promise.all([findStanding(db, caller.id), findStanding(db, id)]);
   const inactive = inactiveCallerError(standing);

@@ -1,0 +1,280 @@
+/**
+ * Second factors: the authenticator app (enrol, confirm, disable), recovery codes, the login's
+ * second step, re-authentication, and staff removing a user's factors (account recovery).
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Context } from 'hono';
+import * as z from 'zod';
+import { inactiveCallerError, staffNowCondition } from '../auth/permissions';
+import { UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
+import { requireRecentLogin } from '../auth/recent-login';
+import { seal, open } from '../auth/secret-box';
+import { checkSecondFactorCode, hashRecoveryCode, newRecoveryCodes, TOTP_SEAL_PURPOSE } from '../auth/second-factor';
+import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp';
+import { issueAccessToken, TokenError, verifyMfaToken, type AuthMethod } from '../auth/tokens';
+import {
+  confirmTotp,
+  countRecoveryCodes,
+  deleteTotp,
+  endOtherSessions,
+  findTotp,
+  finishMfaLogin,
+  replaceRecoveryCodes,
+  storePendingTotp,
+  syncMfaEnabled,
+  tryMfaLogin,
+} from '../db/mfa';
+import { recoveryCodes, totpFactors, users } from '../db/schema';
+import { renewSessionAuthTime } from '../db/sessions';
+import { findPasswordAndEmail, findTokenUser } from '../db/users';
+import { fieldErrors, nonFieldError, notFound } from '../drf/errors';
+import { charField, passwordField } from '../drf/fields';
+import type { AppEnv, AuthUser } from '../env';
+import { throttle } from '../http/rate-limit';
+import { defineRoute } from '../http/route';
+import { MAX_TOKEN_LENGTH } from '../limits';
+import { startBrowserSession } from './sessions';
+import { staffRefusal } from './users';
+
+const codeField = () => charField({ maxLength: 64 });
+const INVALID_CODE = 'The code is not valid.';
+
+const codeBody = z.object({ code: codeField() });
+const verifyBody = z.object({ mfa_token: charField({ maxLength: MAX_TOKEN_LENGTH }), code: codeField() });
+const reauthBody = z
+  .object({ password: passwordField().optional(), code: codeField().optional() })
+  .refine((body) => (body.password === undefined) !== (body.code === undefined), {
+    error: 'Send either "password" or "code".',
+    path: ['non_field_errors'],
+  });
+
+/** What a confirmed second factor adds to the password: RFC 8176's `otp`, and `mfa` for both. */
+const withCode = (first: readonly AuthMethod[]): AuthMethod[] => [...new Set<AuthMethod>([...first, 'otp', 'mfa'])];
+
+/** Ten new recovery codes for the user, their hashes stored in `statements`' batch. */
+async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
+  const codes = newRecoveryCodes();
+  const hashes = await Promise.all(codes.map(hashRecoveryCode));
+  return { codes, statements: replaceRecoveryCodes(c.var.db, userId, hashes) };
+}
+
+/**
+ * The caller's account as D1 has it now: a factor belongs to a live account, so a deleted or
+ * deactivated user's token gets 401 on every route here (one read; these routes are rare).
+ */
+async function activeAccount(c: Context<AppEnv>, user: AuthUser) {
+  const account = await findTokenUser(c.var.db, user.id);
+  const refused = inactiveCallerError(account);
+  if (refused || !account) throw refused;
+  return account;
+}
+
+export const mfaRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/auth/mfa/',
+    tag: 'mfa',
+    summary: "The caller's second factors",
+    auth: 'required',
+    responses: { 200: 'MfaStatus' },
+    handler: async (c, { user }) => {
+      await activeAccount(c, user);
+      const [factor, left] = await Promise.all([findTotp(c.var.db, user.id), countRecoveryCodes(c.var.db, user.id)]);
+      return c.json({ totp: Boolean(factor?.secret), passkeys: 0, recovery_codes_left: left });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/mfa/totp/',
+    tag: 'mfa',
+    summary: 'Start enrolling an authenticator app: a new secret, shown once',
+    description:
+      'Nothing changes until POST /auth/mfa/totp/confirm/ with a first code; a new start replaces a pending secret. Needs a recent login (403 `reauth_required`).',
+    auth: 'required',
+    responses: { 200: 'TotpEnrolment', 403: 'Detail' },
+    handler: async (c, { user }) => {
+      const settings = c.var.settings;
+      requireRecentLogin(user, settings);
+      await activeAccount(c, user);
+      const secret = newTotpSecret();
+      await storePendingTotp(c.var.db, user.id, await seal(secret, TOTP_SEAL_PURPOSE, settings));
+      const issuer = new URL(settings.siteUrl).host;
+      return c.json({ secret, otpauth_url: otpauthUri(secret, issuer, user.username) });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/mfa/totp/confirm/',
+    tag: 'mfa',
+    summary: 'Confirm the authenticator app with its first code: ten recovery codes, shown once',
+    description:
+      "From now on every login needs a code. Ends the user's other sessions and refresh chains (a bearer token's own chain too; a browser session keeps its own). Needs a recent login.",
+    auth: 'required',
+    rateLimit: 'mfa',
+    body: codeBody,
+    responses: { 200: 'RecoveryCodes', 403: 'Detail' },
+    handler: async (c, { user, body }) => {
+      const settings = c.var.settings;
+      requireRecentLogin(user, settings);
+      await activeAccount(c, user);
+      const { code } = await body();
+      const db = c.var.db;
+      const factor = await findTotp(db, user.id);
+      if (!factor?.pendingSecret) throw nonFieldError('Start with POST /auth/mfa/totp/: no enrolment is pending.');
+      const secret = await open(factor.pendingSecret, TOTP_SEAL_PURPOSE, settings);
+      const step = secret === undefined ? undefined : await matchTotp(secret, code.trim(), 0, new Date());
+      if (step === undefined) throw fieldErrors({ code: [INVALID_CODE] });
+      const { codes, statements } = await recoveryCodeRows(c, user.id);
+      const [confirmed] = await db.batch([
+        confirmTotp(db, user.id, factor.pendingSecret, step, new Date()),
+        ...statements,
+        ...endOtherSessions(db, user.id, user.sessionId),
+        syncMfaEnabled(db, user.id),
+      ]);
+      if (confirmed.length === 0) throw nonFieldError('The enrolment was replaced: start again.');
+      return c.json({ recovery_codes: codes });
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/auth/mfa/totp/',
+    tag: 'mfa',
+    summary: 'Remove the authenticator app and the recovery codes',
+    description: "Ends the user's other sessions and refresh chains. Needs a recent login.",
+    auth: 'required',
+    responses: { 204: null, 403: 'Detail', 404: 'Detail' },
+    handler: async (c, { user }) => {
+      requireRecentLogin(user, c.var.settings);
+      await activeAccount(c, user);
+      const db = c.var.db;
+      const [deleted] = await db.batch([
+        deleteTotp(db, user.id),
+        db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+        ...endOtherSessions(db, user.id, user.sessionId),
+        syncMfaEnabled(db, user.id),
+      ]);
+      if (deleted.length === 0) throw notFound();
+      return c.body(null, 204);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/mfa/recovery-codes/',
+    tag: 'mfa',
+    summary: 'Ten new recovery codes; the old ones stop working',
+    description: 'Only with an authenticator app enrolled. Needs a recent login.',
+    auth: 'required',
+    responses: { 200: 'RecoveryCodes', 403: 'Detail' },
+    handler: async (c, { user }) => {
+      requireRecentLogin(user, c.var.settings);
+      await activeAccount(c, user);
+      const db = c.var.db;
+      const factor = await findTotp(db, user.id);
+      if (!factor?.secret) throw nonFieldError('Enrol an authenticator app first.');
+      const { codes, statements } = await recoveryCodeRows(c, user.id);
+      await db.batch([statements[0], statements[1]]);
+      return c.json({ recovery_codes: codes });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/mfa/verify/',
+    tag: 'mfa',
+    summary: "A login's second step: the mfa_token and a code of the authenticator app, or a recovery code",
+    description:
+      'Answers what the login would have answered: the token, and for a session login (POST /auth/session/) the cookie too. An mfa_token lasts 5 minutes and allows 5 codes; wrong codes also count against the user (10 per 15 minutes, then 429).',
+    auth: 'none',
+    rateLimit: 'mfa',
+    body: verifyBody,
+    responses: { 200: 'Token', 429: 'Detail' },
+    headers: { 200: { 'Set-Cookie': 'The session cookie, when the login was a session login.' } },
+    handler: async (c, { body }) => {
+      const settings = c.var.settings;
+      const { mfa_token: mfaToken, code } = await body();
+      const claims = await verifyMfaToken(mfaToken, settings).catch((error: unknown) => {
+        throw error instanceof TokenError ? nonFieldError(error.message, error) : error;
+      });
+      const db = c.var.db;
+      const now = new Date();
+      const [tried] = await tryMfaLogin(db, claims.jti, claims.userId, now);
+      if (!tried) throw nonFieldError('This login has used up its tries or has ended: log in again.');
+      const user = await findTokenUser(db, claims.userId);
+      if (!user || !user.isActive || user.tokenVersion !== claims.tokenVersion) {
+        throw nonFieldError('Unable to log in with provided credentials.');
+      }
+      if (!(await checkSecondFactorCode(db, settings, user.id, code, now))) throw fieldErrors({ code: [INVALID_CODE] });
+      if ((await finishMfaLogin(db, claims.jti)).length === 0) {
+        throw nonFieldError('This login has used up its tries or has ended: log in again.');
+      }
+      const amr = withCode(claims.amr);
+      if (claims.session) return startBrowserSession(c, user, { amr, now });
+      const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
+      return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/reauth/',
+    tag: 'mfa',
+    summary: 'Prove who you are again: a token with a fresh auth_time',
+    description:
+      'Body `{"password"}`, or `{"code"}` (the authenticator app or a recovery code). The new token keeps the login\'s `amr`; for a browser session\'s token, the session keeps the new time too.',
+    auth: 'required',
+    rateLimit: 'reauth',
+    body: reauthBody,
+    responses: { 200: 'Token', 429: 'Detail' },
+    handler: async (c, { user, body }) => {
+      const account = await activeAccount(c, user);
+      const { password, code } = await body();
+      const db = c.var.db;
+      const settings = c.var.settings;
+      await throttle(c, 'RATE_LIMIT_USERNAME', `reauth:${user.id}`);
+      let proved = false;
+      if (password !== undefined) {
+        const stored = await findPasswordAndEmail(db, user.id);
+        proved = await verifyPassword(password, stored!.password).catch((error: unknown) => {
+          if (error instanceof UnsupportedPasswordHash) return false;
+          throw error;
+        });
+        if (!proved) throw fieldErrors({ password: ['The password is not correct.'] });
+      } else {
+        proved = await checkSecondFactorCode(db, settings, user.id, code!);
+        if (!proved) throw fieldErrors({ code: [INVALID_CODE] });
+      }
+      const now = new Date();
+      if (user.sessionId !== undefined) await renewSessionAuthTime(db, user.sessionId, user.id, now);
+      const token = await issueAccessToken(account, settings, {
+        now,
+        sessionId: user.sessionId,
+        authentication: { amr: user.authentication.amr, authTime: Math.floor(now.getTime() / 1000) },
+      });
+      return c.json({ token });
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/users/{id}/mfa/',
+    tag: 'users',
+    summary: "Remove a user's second factors (staff): account recovery for a lost authenticator",
+    description:
+      "Deletes the user's authenticator app and recovery codes and ends every session and refresh chain of theirs; the next login is by password alone. 403 for anyone but staff.",
+    auth: 'required',
+    responses: { 204: null, 403: 'Detail' },
+    handler: async (c, { user, id: pathId }) => {
+      const id = pathId();
+      const db = c.var.db;
+      const staffNow = staffNowCondition(user);
+      const [, , ended] = await db.batch([
+        db.delete(totpFactors).where(and(eq(totpFactors.userId, id), staffNow)),
+        db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, id), staffNow)),
+        db
+          .update(users)
+          .set({ tokenVersion: sql`${users.tokenVersion} + 1`, mfaEnabled: false })
+          .where(and(eq(users.id, id), staffNow))
+          .returning({ id: users.id }),
+      ]);
+      if (ended.length === 0) throw (await staffRefusal(c, user, id)) ?? notFound();
+      return c.body(null, 204);
+    },
+  }),
+];
