@@ -50,6 +50,7 @@ CREATE TABLE `webauthn_challenges` (
 	`purpose` text NOT NULL,
 	`user_id` integer,
 	`mfa_jti` text,
+	`user_handle` text,
 	`expires_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );

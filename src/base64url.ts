@@ -7,5 +7,5 @@ export const base64url = (bytes: Uint8Array): string =>
     .replace(/=+$/, '');
 
 /** The bytes of base64url text; throws on text that is not base64url. */
-export const fromBase64url = (text: string): Uint8Array =>
+export const fromBase64url = (text: string): Uint8Array<ArrayBuffer> =>
   Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));

@@ -166,6 +166,21 @@ export const tryMfaLogin = (db: Database, jti: string, userId: number, now: Date
     )
     .returning({ tries: mfaLogins.tries });
 
+/** Whether the second step can still end in a token (without counting a try). */
+export async function isMfaLoginOpen(db: Database, jti: string, userId: number, now: Date): Promise<boolean> {
+  const row = await db.query.mfaLogins.findFirst({
+    columns: { jti: true },
+    where: and(
+      eq(mfaLogins.jti, jti),
+      eq(mfaLogins.userId, userId),
+      eq(mfaLogins.done, false),
+      lt(mfaLogins.tries, MFA_LOGIN_TRIES),
+      gt(mfaLogins.expiresAt, now),
+    ),
+  });
+  return row !== undefined;
+}
+
 /** Ends the second step once it gave a token (only one request can). */
 export const finishMfaLogin = (db: Database, jti: string) =>
   db

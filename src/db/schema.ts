@@ -200,6 +200,8 @@ export const webauthnChallenges = sqliteTable(
     purpose: text({ enum: ['register', 'login', 'mfa', 'reauth'] }).notNull(),
     userId: integer().references(() => users.id, { onDelete: 'cascade' }),
     mfaJti: text(),
+    /** For a registration: the user handle the options named, stored with the new passkey. */
+    userHandle: text(),
     expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
   },
   (table) => [index('webauthn_challenges_expires_at_idx').on(table.expiresAt)],

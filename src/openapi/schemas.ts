@@ -50,6 +50,18 @@ const fieldErrors = component(
   'Messages per field; `non_field_errors` holds those about the whole body.',
 );
 
+const passkey = component(
+  'Passkey',
+  z.object({
+    id,
+    name: z.string(),
+    created: dateTime,
+    last_used: dateTime.nullable(),
+    device_type: z.enum(['singleDevice', 'multiDevice']).meta({ description: '`multiDevice`: a synced passkey.' }),
+    backed_up: z.boolean(),
+  }),
+);
+
 const page = (item: z.ZodType) =>
   z.object({
     count: z.int().nonnegative().optional().meta({ description: 'Absent with `?cursor=` (cursor pagination).' }),
@@ -93,6 +105,18 @@ export const responses = {
     'RecoveryCodes',
     z.object({ recovery_codes: z.array(z.string()).length(10) }),
     'Ten single-use codes, shown this once.',
+  ),
+  Passkey: passkey,
+  PasskeyList: component('PasskeyList', z.array(passkey), "The caller's passkeys, oldest first (at most 20)."),
+  PasskeyCreated: component('PasskeyCreated', z.object({ id, name: z.string(), created: dateTime })),
+  WebAuthnOptions: component(
+    'WebAuthnOptions',
+    z.looseObject({ challenge: z.string() }),
+    "WebAuthn options as JSON (PublicKeyCredentialCreationOptionsJSON or ...RequestOptionsJSON): pass them to @simplewebauthn/browser's startRegistration() / startAuthentication().",
+  ),
+  PasskeyLoginOptions: component(
+    'PasskeyLoginOptions',
+    z.object({ options: z.looseObject({ challenge: z.string() }), challenge_token: z.string() }),
   ),
   Registered: component(
     'Registered',

@@ -3,6 +3,7 @@ import type { Route } from '../http/route';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
+import { passkeyRoutes } from './passkeys';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
 import { rootRoutes } from './root';
@@ -17,6 +18,7 @@ const apiRoutes: readonly Route[] = [
   ...tokenRoutes,
   ...sessionRoutes,
   ...mfaRoutes,
+  ...passkeyRoutes,
   ...passwordResetRoutes,
   ...jwksRoutes,
   ...taskRoutes,

@@ -2,10 +2,12 @@
  * Second factors: the authenticator app (enrol, confirm, disable), recovery codes, the login's
  * second step, re-authentication, and staff removing a user's factors (account recovery).
  */
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { inactiveCallerError, staffNowCondition } from '../auth/permissions';
+import { checkPasskeyAssertion } from '../auth/passkey-assertion';
+import { staffNowCondition } from '../auth/permissions';
 import { UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import { requireRecentLogin } from '../auth/recent-login';
 import { seal, open } from '../auth/secret-box';
@@ -13,26 +15,37 @@ import { checkSecondFactorCode, hashRecoveryCode, newRecoveryCodes, TOTP_SEAL_PU
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp';
 import { issueAccessToken, TokenError, verifyMfaToken, type AuthMethod } from '../auth/tokens';
 import {
+  authenticationResponse,
+  CHALLENGE_LIFETIME_SECONDS,
+  MAX_PASSKEYS,
+  relyingParty,
+  requestOptions,
+} from '../auth/webauthn';
+import type { Settings } from '../config';
+import {
   confirmTotp,
   countRecoveryCodes,
   deleteTotp,
   endOtherSessions,
   findTotp,
   finishMfaLogin,
+  isMfaLoginOpen,
   replaceRecoveryCodes,
   storePendingTotp,
   syncMfaEnabled,
   tryMfaLogin,
 } from '../db/mfa';
-import { recoveryCodes, totpFactors, users } from '../db/schema';
+import { countPasskeys, findPasskeys, storeChallenge, type ChallengeBinding } from '../db/passkeys';
+import { passkeys, recoveryCodes, totpFactors, users } from '../db/schema';
 import { renewSessionAuthTime } from '../db/sessions';
 import { findPasswordAndEmail, findTokenUser } from '../db/users';
-import { fieldErrors, nonFieldError, notFound } from '../drf/errors';
+import { fieldErrors, nonFieldError, notAuthenticated, notFound } from '../drf/errors';
 import { charField, passwordField } from '../drf/fields';
-import type { AppEnv, AuthUser } from '../env';
+import type { AppEnv } from '../env';
 import { throttle } from '../http/rate-limit';
 import { defineRoute } from '../http/route';
 import { MAX_TOKEN_LENGTH } from '../limits';
+import { activeAccount } from './account';
 import { startBrowserSession } from './sessions';
 import { staffRefusal } from './users';
 
@@ -40,16 +53,30 @@ const codeField = () => charField({ maxLength: 64 });
 const INVALID_CODE = 'The code is not valid.';
 
 const codeBody = z.object({ code: codeField() });
-const verifyBody = z.object({ mfa_token: charField({ maxLength: MAX_TOKEN_LENGTH }), code: codeField() });
+const mfaTokenField = () => charField({ maxLength: MAX_TOKEN_LENGTH });
+const oneOf =
+  (...names: string[]) =>
+  (body: Record<string, unknown>) =>
+    names.filter((name) => body[name] !== undefined).length === 1;
+const verifyBody = z
+  .object({ mfa_token: mfaTokenField(), code: codeField().optional(), webauthn: authenticationResponse.optional() })
+  .refine(oneOf('code', 'webauthn'), { error: 'Send either "code" or "webauthn".', path: ['non_field_errors'] });
 const reauthBody = z
-  .object({ password: passwordField().optional(), code: codeField().optional() })
-  .refine((body) => (body.password === undefined) !== (body.code === undefined), {
-    error: 'Send either "password" or "code".',
+  .object({
+    password: passwordField().optional(),
+    code: codeField().optional(),
+    webauthn: authenticationResponse.optional(),
+  })
+  .refine(oneOf('password', 'code', 'webauthn'), {
+    error: 'Send one of "password", "code" or "webauthn".',
     path: ['non_field_errors'],
   });
+const webauthnOptionsBody = z.object({ mfa_token: mfaTokenField().optional() });
 
-/** What a confirmed second factor adds to the password: RFC 8176's `otp`, and `mfa` for both. */
-const withCode = (first: readonly AuthMethod[]): AuthMethod[] => [...new Set<AuthMethod>([...first, 'otp', 'mfa'])];
+/** What a second factor adds to the password: RFC 8176's `otp` or `hwk` (a passkey), and `mfa`. */
+const withSecondFactor = (first: readonly AuthMethod[], factor: 'otp' | 'hwk'): AuthMethod[] => [
+  ...new Set<AuthMethod>([...first, factor, 'mfa']),
+];
 
 /** Ten new recovery codes for the user, their hashes stored in `statements`' batch. */
 async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
@@ -58,16 +85,14 @@ async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
   return { codes, statements: replaceRecoveryCodes(c.var.db, userId, hashes) };
 }
 
-/**
- * The caller's account as D1 has it now: a factor belongs to a live account, so a deleted or
- * deactivated user's token gets 401 on every route here (one read; these routes are rare).
- */
-async function activeAccount(c: Context<AppEnv>, user: AuthUser) {
-  const account = await findTokenUser(c.var.db, user.id);
-  const refused = inactiveCallerError(account);
-  if (refused || !account) throw refused;
-  return account;
-}
+const LOGIN_OVER = 'This login has used up its tries or has ended: log in again.';
+const INVALID_PASSKEY = 'The passkey could not be verified. Try again.';
+
+/** The claims of an mfa_token; 400 in DRF's shape for any other token. */
+const mfaClaims = (token: string, settings: Settings) =>
+  verifyMfaToken(token, settings).catch((error: unknown) => {
+    throw error instanceof TokenError ? nonFieldError(error.message, error) : error;
+  });
 
 export const mfaRoutes = [
   defineRoute({
@@ -79,8 +104,13 @@ export const mfaRoutes = [
     responses: { 200: 'MfaStatus' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      const [factor, left] = await Promise.all([findTotp(c.var.db, user.id), countRecoveryCodes(c.var.db, user.id)]);
-      return c.json({ totp: Boolean(factor?.secret), passkeys: 0, recovery_codes_left: left });
+      const db = c.var.db;
+      const [factor, left, passkeys] = await Promise.all([
+        findTotp(db, user.id),
+        countRecoveryCodes(db, user.id),
+        countPasskeys(db, user.id),
+      ]);
+      return c.json({ totp: Boolean(factor?.secret), passkeys, recovery_codes_left: left });
     },
   }),
   defineRoute({
@@ -190,26 +220,68 @@ export const mfaRoutes = [
     headers: { 200: { 'Set-Cookie': 'The session cookie, when the login was a session login.' } },
     handler: async (c, { body }) => {
       const settings = c.var.settings;
-      const { mfa_token: mfaToken, code } = await body();
-      const claims = await verifyMfaToken(mfaToken, settings).catch((error: unknown) => {
-        throw error instanceof TokenError ? nonFieldError(error.message, error) : error;
-      });
+      const { mfa_token: mfaToken, code, webauthn } = await body();
+      const claims = await mfaClaims(mfaToken, settings);
       const db = c.var.db;
       const now = new Date();
       const [tried] = await tryMfaLogin(db, claims.jti, claims.userId, now);
-      if (!tried) throw nonFieldError('This login has used up its tries or has ended: log in again.');
+      if (!tried) throw nonFieldError(LOGIN_OVER);
       const user = await findTokenUser(db, claims.userId);
       if (!user || !user.isActive || user.tokenVersion !== claims.tokenVersion) {
         throw nonFieldError('Unable to log in with provided credentials.');
       }
-      if (!(await checkSecondFactorCode(db, settings, user.id, code, now))) throw fieldErrors({ code: [INVALID_CODE] });
-      if ((await finishMfaLogin(db, claims.jti)).length === 0) {
-        throw nonFieldError('This login has used up its tries or has ended: log in again.');
+      let factor: 'otp' | 'hwk';
+      if (webauthn !== undefined) {
+        const checked = await checkPasskeyAssertion(db, settings, webauthn as AuthenticationResponseJSON, {
+          binding: { purpose: 'mfa', userId: user.id, mfaJti: claims.jti },
+          owner: user.id,
+          requireUserVerification: false,
+          now,
+        });
+        if (!checked) throw fieldErrors({ webauthn: [INVALID_PASSKEY] });
+        factor = 'hwk';
+      } else {
+        if (!(await checkSecondFactorCode(db, settings, user.id, code!, now)))
+          throw fieldErrors({ code: [INVALID_CODE] });
+        factor = 'otp';
       }
-      const amr = withCode(claims.amr);
+      if ((await finishMfaLogin(db, claims.jti)).length === 0) throw nonFieldError(LOGIN_OVER);
+      const amr = withSecondFactor(claims.amr, factor);
       if (claims.session) return startBrowserSession(c, user, { amr, now });
       const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
       return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/auth/mfa/webauthn/options/',
+    tag: 'mfa',
+    summary: 'Options for navigator.credentials.get() with one of your passkeys',
+    description:
+      'With `{"mfa_token"}`: for the second step of that login (POST /auth/mfa/verify/ with `webauthn`). With an empty body and an access token: for POST /auth/reauth/ with `webauthn`. The challenge lasts 5 minutes and works once.',
+    auth: 'optional',
+    rateLimit: 'mfa',
+    body: webauthnOptionsBody,
+    responses: { 200: 'WebAuthnOptions' },
+    handler: async (c, { user, body }) => {
+      const { mfa_token: mfaToken } = await body();
+      const db = c.var.db;
+      const now = new Date();
+      let binding: ChallengeBinding;
+      if (mfaToken !== undefined) {
+        const claims = await mfaClaims(mfaToken, c.var.settings);
+        if (!(await isMfaLoginOpen(db, claims.jti, claims.userId, now))) throw nonFieldError(LOGIN_OVER);
+        binding = { purpose: 'mfa', userId: claims.userId, mfaJti: claims.jti };
+      } else {
+        if (!user) throw notAuthenticated();
+        await activeAccount(c, user);
+        binding = { purpose: 'reauth', userId: user.id };
+      }
+      const passkeys = await findPasskeys(db, binding.userId!, MAX_PASSKEYS);
+      if (passkeys.length === 0) throw nonFieldError('There is no passkey on this account.');
+      const options = await requestOptions(relyingParty(c.var.settings), passkeys, 'preferred');
+      await storeChallenge(db, options.challenge, binding, { now, lifetimeSeconds: CHALLENGE_LIFETIME_SECONDS });
+      return c.json(options);
     },
   }),
   defineRoute({
@@ -225,7 +297,7 @@ export const mfaRoutes = [
     responses: { 200: 'Token', 429: 'Detail' },
     handler: async (c, { user, body }) => {
       const account = await activeAccount(c, user);
-      const { password, code } = await body();
+      const { password, code, webauthn } = await body();
       const db = c.var.db;
       const settings = c.var.settings;
       await throttle(c, 'RATE_LIMIT_USERNAME', `reauth:${user.id}`);
@@ -237,9 +309,17 @@ export const mfaRoutes = [
           throw error;
         });
         if (!proved) throw fieldErrors({ password: ['The password is not correct.'] });
-      } else {
-        proved = await checkSecondFactorCode(db, settings, user.id, code!);
+      } else if (code !== undefined) {
+        proved = await checkSecondFactorCode(db, settings, user.id, code);
         if (!proved) throw fieldErrors({ code: [INVALID_CODE] });
+      } else {
+        const checked = await checkPasskeyAssertion(db, settings, webauthn as AuthenticationResponseJSON, {
+          binding: { purpose: 'reauth', userId: user.id },
+          owner: user.id,
+          requireUserVerification: false,
+          now: new Date(),
+        });
+        if (!checked) throw fieldErrors({ webauthn: [INVALID_PASSKEY] });
       }
       const now = new Date();
       if (user.sessionId !== undefined) await renewSessionAuthTime(db, user.sessionId, user.id, now);
@@ -264,9 +344,10 @@ export const mfaRoutes = [
       const id = pathId();
       const db = c.var.db;
       const staffNow = staffNowCondition(user);
-      const [, , ended] = await db.batch([
+      const [, , , ended] = await db.batch([
         db.delete(totpFactors).where(and(eq(totpFactors.userId, id), staffNow)),
         db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, id), staffNow)),
+        db.delete(passkeys).where(and(eq(passkeys.userId, id), staffNow)),
         db
           .update(users)
           .set({ tokenVersion: sql`${users.tokenVersion} + 1`, mfaEnabled: false })

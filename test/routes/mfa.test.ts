@@ -213,6 +213,17 @@ describe('the login of a user with an authenticator app', () => {
     const reused = await verify(step.mfa_token, await codeNow(user.secret));
     expect(reused.status).toBe(400);
     expect(await reused.json()).toEqual(LOGIN_OVER);
+    // ...before it reads the code: a recovery code sent with it is not used up.
+    expect((await verify(step.mfa_token, user.recoveryCodes[0]!)).status).toBe(400);
+    expect((await verify((await passwordStep(user)).mfa_token, user.recoveryCodes[0]!)).status).toBe(200);
+  });
+
+  it('takes one code once even when two requests send it at the same time', async () => {
+    const user = await enrolled();
+    const [first, second] = await Promise.all([passwordStep(user), passwordStep(user)]);
+    const code = await codeNow(user.secret);
+    const answers = await Promise.all([verify(first.mfa_token, code), verify(second.mfa_token, code)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
   });
 
   it('accepts the code of one step before or after now, not two', async () => {
