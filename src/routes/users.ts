@@ -15,6 +15,7 @@ import { users } from '../db/schema';
 import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
 import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type ApiError } from '../drf/errors';
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
+import { requireRecentLogin } from '../auth/recent-login';
 import { booleanField, emailField, passwordField } from '../drf/fields';
 import { countUsers } from '../db/counts';
 import { cursorPage, cursorQuery, cursorRows, decodeCursor } from '../drf/cursor-pagination';
@@ -155,12 +156,14 @@ export const userRoutes = [
     path: '/users/me/',
     tag: 'users',
     summary: "Change the caller's email or password",
-    description: 'A new `password` needs `current_password`; it ends every refresh chain, as logout does.',
+    description:
+      'A new `password` needs `current_password`; it ends every refresh chain, as logout does. Either change needs a recent login (403 `reauth_required`).',
     auth: 'required',
     body: userPatchInput,
-    responses: { 200: 'User' },
+    responses: { 200: 'User', 403: 'Detail' },
     handler: async (c, { user, body }) => {
       const input = await body();
+      if (input.email !== undefined || input.password !== undefined) requireRecentLogin(user, c.var.settings);
       const changes: { email?: string; password?: string; tokenVersion?: SQL } = { email: input.email };
       let guard: SQL | undefined;
       if (input.password !== undefined) {

@@ -438,6 +438,22 @@ describe('step-up: a recent login for sensitive changes', () => {
     expect((await send('POST', '/auth/mfa/recovery-codes/', { token: edge })).status).toBe(200);
   });
 
+  it('guards a change of password or email on /users/me/ too, not a read', async () => {
+    const user = await createUser();
+    const token = await staleToken(user);
+    for (const body of [
+      { email: 'new@example.com' },
+      { password: 'a new passphrase', current_password: user.password },
+    ]) {
+      const response = await send('PATCH', '/users/me/', { token, body });
+      expect(response.status, JSON.stringify(body)).toBe(403);
+      expect(await response.json()).toEqual(REAUTH_REQUIRED);
+    }
+    expect((await send('PATCH', '/users/me/', { token, body: {} })).status).toBe(200);
+    const [row] = await db().select({ email: users.email }).from(users).where(eq(users.id, user.id));
+    expect(row!.email).toBe(`${user.username}@example.com`);
+  });
+
   it('follows REAUTH_MAX_AGE', async () => {
     const user = await createUserWithToken();
     const token = await accessTokenFor(user, {

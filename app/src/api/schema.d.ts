@@ -630,7 +630,7 @@ export interface paths {
         head?: never;
         /**
          * Change the caller's email or password
-         * @description A new `password` needs `current_password`; it ends every refresh chain, as logout does.
+         * @description A new `password` needs `current_password`; it ends every refresh chain, as logout does. Either change needs a recent login (403 `reauth_required`).
          */
         patch: operations["patchUsersMe"];
         trace?: never;
@@ -4020,6 +4020,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
