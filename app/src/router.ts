@@ -47,6 +47,11 @@ export const router = createRouter({
       meta: { title: 'Profile', login: true },
     },
     {
+      path: '/security',
+      component: () => import('./pages/SecurityPage.vue'),
+      meta: { title: 'Security', login: true },
+    },
+    {
       path: '/users',
       component: () => import('./pages/UsersPage.vue'),
       meta: { title: 'Users', login: true, staff: true },

@@ -5,16 +5,26 @@
  *
  * Session requests never overlap: a refresh answered 401 clears the cookie, and one that was still
  * on its way when the user logged in again would clear the new cookie.
+ *
+ * A session starts with a password (for a user with a second factor, then a code or a passkey:
+ * POST /auth/mfa/verify/) or with a passkey alone; a passkey's prompt is never inside a session
+ * request, so refreshes do not wait for the user.
  */
 import createClient from 'openapi-fetch';
 import { reactive, readonly } from 'vue';
 import type { paths } from './api/schema';
 import { networkProblem, problemFrom, type ApiProblem } from './api/errors';
+import { signWithPasskey, thrownProblem, type PasskeyAssertion } from './webauthn';
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? '').replace(/\/$/, '');
 
-/** The session routes only: the one place that sends credentials (the cookie) cross-origin. */
+/**
+ * The session routes (the logins among them) only: the one place that sends credentials (the
+ * cookie) cross-origin.
+ */
 const sessionApi = createClient<paths>({ baseUrl: API_URL, credentials: 'include' });
+/** The login routes that neither need nor set the cookie: a passkey prompt's options. */
+const loginOptionsApi = createClient<paths>({ baseUrl: API_URL });
 
 export interface SessionUser {
   id: number;
@@ -101,11 +111,35 @@ export function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-/** Logs in with a session; answers what went wrong, or null. */
-export function logIn(username: string, password: string): Promise<ApiProblem | null> {
+/** A login whose password was right and that waits for a second factor (verifySecondFactor). */
+export interface SecondStep {
+  mfaToken: string;
+  /** What the user may verify with: `totp`, `recovery_code`, `webauthn`. */
+  methods: string[];
+}
+
+/** Logs in with a session; answers what went wrong, the second step a user with a factor needs, or null. */
+export function logIn(username: string, password: string): Promise<ApiProblem | SecondStep | null> {
   return serialized(async () => {
     try {
       const { data, error } = await sessionApi.POST('/auth/session/', { body: { username, password } });
+      if (data === undefined) return problemFrom(error);
+      if ('mfa_token' in data) return { mfaToken: data.mfa_token, methods: data.methods };
+      setToken(data.token);
+      return null;
+    } catch {
+      return networkProblem();
+    }
+  });
+}
+
+/** A session request that answers a token and sets the cookie; answers what went wrong, or null. */
+function startSession(
+  request: () => Promise<{ data?: { token: string }; error?: unknown }>,
+): Promise<ApiProblem | null> {
+  return serialized(async () => {
+    try {
+      const { data, error } = await request();
       if (data === undefined) return problemFrom(error);
       setToken(data.token);
       return null;
@@ -113,6 +147,50 @@ export function logIn(username: string, password: string): Promise<ApiProblem | 
       return networkProblem();
     }
   });
+}
+
+/** The second step of a login: a code (authenticator app or recovery code) or a passkey's answer. */
+export function verifySecondFactor(
+  mfaToken: string,
+  proof: { code: string } | { webauthn: PasskeyAssertion },
+): Promise<ApiProblem | null> {
+  return startSession(() => sessionApi.POST('/auth/mfa/verify/', { body: { mfa_token: mfaToken, ...proof } }));
+}
+
+/** The second step of a login with one of the user's passkeys. */
+export async function verifySecondFactorWithPasskey(mfaToken: string): Promise<ApiProblem | null> {
+  try {
+    const { data, error } = await loginOptionsApi.POST('/auth/mfa/webauthn/options/', {
+      body: { mfa_token: mfaToken },
+    });
+    if (data === undefined) return problemFrom(error);
+    return await verifySecondFactor(mfaToken, { webauthn: await signWithPasskey(data) });
+  } catch (error) {
+    return thrownProblem(error);
+  }
+}
+
+/** Logs in with a passkey alone, no username typed; answers what went wrong, or null. */
+export async function logInWithPasskey(): Promise<ApiProblem | null> {
+  try {
+    const { data, error } = await loginOptionsApi.POST('/auth/passkey/options/');
+    if (data === undefined) return problemFrom(error);
+    const response = await signWithPasskey(data.options);
+    return await startSession(() =>
+      sessionApi.POST('/auth/passkey/', { body: { challenge_token: data.challenge_token, response } }),
+    );
+  } catch (error) {
+    return thrownProblem(error);
+  }
+}
+
+/**
+ * A fresh token of this session, as POST /auth/reauth/ answers it: used from now on. The session
+ * keeps the new auth_time, so later refreshes keep it too; a refresh already on its way (with the
+ * old auth_time) lands first.
+ */
+export function setReauthenticatedToken(token: string): Promise<void> {
+  return serialized(async () => setToken(token));
 }
 
 /** Ends the session (the server forgets it and clears the cookie); answers what went wrong, or null. */

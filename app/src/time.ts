@@ -12,5 +12,5 @@ export function utcToLocalInput(iso: string): string {
 }
 
 /** An API datetime as people read it, in their time zone. */
-export const formatDue = (iso: string): string =>
+export const formatDateTime = (iso: string): string =>
   new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });

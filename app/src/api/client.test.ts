@@ -1,8 +1,13 @@
 /**
  * The API client and the session, against a fake network: the token is sent, a 401 refreshes
- * the session once and retries once, the session routes carry the cookie, nothing is stored.
+ * the session once and retries once, the session routes carry the cookie, nothing is stored; a
+ * login's second step, the passkey login and re-authentication each end with the token they get.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+/** The browser's passkey prompt, answered by each test. */
+const webauthn = vi.hoisted(() => ({ startAuthentication: vi.fn(), startRegistration: vi.fn() }));
+vi.mock('@simplewebauthn/browser', () => webauthn);
 
 /** A token as the API signs it (the signature is not checked by the app): `lifetime` seconds from now. */
 function token(username: string, lifetime = 300, iat = Math.floor(Date.now() / 1000)) {
@@ -28,6 +33,7 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.unstubAllGlobals();
+  webauthn.startAuthentication.mockReset();
 });
 
 const json = (body: unknown, status = 200) =>
@@ -226,5 +232,135 @@ describe('the session', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** A passkey's answer as @simplewebauthn/browser gives it (the app does not look inside). */
+const assertion = {
+  id: 'cred',
+  rawId: 'cred',
+  type: 'public-key',
+  clientExtensionResults: {},
+  response: { clientDataJSON: 'c', authenticatorData: 'a', signature: 's' },
+};
+
+const pathOf = (request: Request) => new URL(request.url).pathname;
+
+describe('the staged login', () => {
+  it('answers the second step for a user with a factor, and sets no token', async () => {
+    const session = await import('../session');
+    handler = () => json({ mfa_required: true, mfa_token: 'mfa.jwt', methods: ['totp', 'recovery_code', 'webauthn'] });
+    expect(await session.logIn('first', 'pw')).toEqual({
+      mfaToken: 'mfa.jwt',
+      methods: ['totp', 'recovery_code', 'webauthn'],
+    });
+    expect(session.session.token).toBeNull();
+  });
+
+  it('verifies a code through the cookie route with the mfa_token, and then uses the token', async () => {
+    const session = await import('../session');
+    const issued = token('first');
+    handler = () => json({ token: issued });
+    expect(await session.verifySecondFactor('mfa.jwt', { code: '123456' })).toBeNull();
+    expect(requests.map(pathOf)).toEqual(['/auth/mfa/verify/']);
+    expect(requests[0]!.credentials).toBe('include');
+    expect(await requests[0]!.json()).toEqual({ mfa_token: 'mfa.jwt', code: '123456' });
+    expect(session.session.token).toBe(issued);
+    expect(session.session.user?.username).toBe('first');
+  });
+
+  it('answers the problem of a wrong code and keeps the user logged out', async () => {
+    const session = await import('../session');
+    handler = () => json({ code: ['The code is not valid.'] }, 400);
+    expect(await session.verifySecondFactor('mfa.jwt', { code: '000000' })).toEqual({
+      fields: { code: ['The code is not valid.'] },
+      message: null,
+    });
+    expect(session.session.token).toBeNull();
+  });
+
+  it("verifies with a passkey: the mfa_token's request options, the prompt, then its answer", async () => {
+    const session = await import('../session');
+    const options = { challenge: 'ch', allowCredentials: [] };
+    webauthn.startAuthentication.mockResolvedValue(assertion);
+    handler = (request) =>
+      pathOf(request) === '/auth/mfa/webauthn/options/' ? json(options) : json({ token: token('first') });
+    expect(await session.verifySecondFactorWithPasskey('mfa.jwt')).toBeNull();
+    expect(requests.map(pathOf)).toEqual(['/auth/mfa/webauthn/options/', '/auth/mfa/verify/']);
+    expect(await requests[0]!.json()).toEqual({ mfa_token: 'mfa.jwt' });
+    expect(webauthn.startAuthentication).toHaveBeenCalledWith({ optionsJSON: options });
+    expect(await requests[1]!.json()).toEqual({ mfa_token: 'mfa.jwt', webauthn: assertion });
+    expect(session.session.user?.username).toBe('first');
+  });
+
+  it('says so when the passkey prompt is cancelled, and sends nothing more', async () => {
+    const session = await import('../session');
+    webauthn.startAuthentication.mockRejectedValue(Object.assign(new Error('cancelled'), { name: 'NotAllowedError' }));
+    handler = () => json({ challenge: 'ch' });
+    expect(await session.verifySecondFactorWithPasskey('mfa.jwt')).toEqual({
+      fields: {},
+      message: 'No passkey was used. Try again, or use another way.',
+    });
+    expect(requests.map(pathOf)).toEqual(['/auth/mfa/webauthn/options/']);
+  });
+});
+
+describe('the passkey login', () => {
+  it('logs in without a username: options, the prompt, then the answer with its challenge_token and the cookie', async () => {
+    const session = await import('../session');
+    const options = { challenge: 'ch', userVerification: 'required' };
+    webauthn.startAuthentication.mockResolvedValue(assertion);
+    handler = (request) =>
+      pathOf(request) === '/auth/passkey/options/'
+        ? json({ options, challenge_token: 'ch' })
+        : json({ token: token('first') });
+    expect(await session.logInWithPasskey()).toBeNull();
+    expect(requests.map(pathOf)).toEqual(['/auth/passkey/options/', '/auth/passkey/']);
+    expect(await requests[0]!.text()).toBe('');
+    expect(webauthn.startAuthentication).toHaveBeenCalledWith({ optionsJSON: options });
+    expect(requests[1]!.credentials).toBe('include');
+    expect(await requests[1]!.json()).toEqual({ challenge_token: 'ch', response: assertion });
+    expect(session.session.user?.username).toBe('first');
+  });
+
+  it('answers the API problem of a passkey it does not know', async () => {
+    const session = await import('../session');
+    webauthn.startAuthentication.mockResolvedValue(assertion);
+    handler = (request) =>
+      pathOf(request) === '/auth/passkey/options/'
+        ? json({ options: { challenge: 'ch' }, challenge_token: 'ch' })
+        : json({ non_field_errors: ['The passkey could not be verified. Try again.'] }, 400);
+    expect(await session.logInWithPasskey()).toEqual({
+      fields: {},
+      message: 'The passkey could not be verified. Try again.',
+    });
+    expect(session.session.user).toBeNull();
+  });
+});
+
+describe('re-authentication', () => {
+  it('uses the fresh token POST /auth/reauth/ answers', async () => {
+    const { session } = await loggedIn();
+    const { reauthenticate } = await import('../reauth');
+    const fresh = token('first', 600);
+    handler = () => json({ token: fresh });
+    const before = session.session.token;
+    expect(await reauthenticate({ password: 'pw' })).toBeNull();
+    expect(requests.map(pathOf)).toEqual(['/auth/reauth/']);
+    expect(requests[0]!.headers.get('Authorization')).toBe(`Bearer ${before}`);
+    expect(await requests[0]!.json()).toEqual({ password: 'pw' });
+    expect(session.session.token).toBe(fresh);
+  });
+
+  it('with a passkey: request options for the logged-in user (empty body), then the answer', async () => {
+    await loggedIn();
+    const { reauthenticateWithPasskey } = await import('../reauth');
+    webauthn.startAuthentication.mockResolvedValue(assertion);
+    handler = (request) =>
+      pathOf(request) === '/auth/mfa/webauthn/options/' ? json({ challenge: 'ch' }) : json({ token: token('first') });
+    expect(await reauthenticateWithPasskey()).toBeNull();
+    expect(requests.map(pathOf)).toEqual(['/auth/mfa/webauthn/options/', '/auth/reauth/']);
+    expect(await requests[0]!.json()).toEqual({});
+    expect(await requests[1]!.json()).toEqual({ webauthn: assertion });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { problemFrom } from './errors';
+import { alertText, problemFrom } from './errors';
 
 describe('problemFrom', () => {
   it('reads detail as the message', () => {
@@ -16,5 +16,15 @@ describe('problemFrom', () => {
     for (const body of [null, 'oops', [], {}, { detail: 3 }]) {
       expect(problemFrom(body).message).toBe('Something went wrong. Please try again.');
     }
+  });
+});
+
+describe('alertText', () => {
+  it('adds to the message what is about fields the page has no input for', () => {
+    const problem = problemFrom({ code: ['The code is not valid.'], webauthn: ['The passkey could not be verified.'] });
+    expect(alertText(problem, ['code'])).toBe('The passkey could not be verified.');
+    expect(alertText(problem)).toBe('The code is not valid. The passkey could not be verified.');
+    expect(alertText(problemFrom({ detail: 'Not found.' }), ['code'])).toBe('Not found.');
+    expect(alertText(problemFrom({ code: ['The code is not valid.'] }), ['code'])).toBeNull();
   });
 });

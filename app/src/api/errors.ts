@@ -25,6 +25,17 @@ export function problemFrom(body: unknown, fallback = 'Something went wrong. Ple
   return { fields, message };
 }
 
+/**
+ * The alert's text: the message, and the messages of fields the page has no input for (say a
+ * passkey's `webauthn` or `response`), which would otherwise be shown nowhere.
+ */
+export function alertText(problem: ApiProblem, fieldsWithInput: string[] = []): string | null {
+  const elsewhere = Object.entries(problem.fields)
+    .filter(([name]) => !fieldsWithInput.includes(name))
+    .flatMap(([, messages]) => messages);
+  return [problem.message, ...elsewhere].filter(Boolean).join(' ') || null;
+}
+
 export const networkProblem = (): ApiProblem => ({
   fields: {},
   message: 'The server cannot be reached. Check your connection and try again.',

@@ -1,9 +1,13 @@
 /** Pages against a fake network: what the API answers is what the page shows. */
-import { flushPromises, mount } from '@vue/test-utils';
+import { flushPromises, mount, type DOMWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory, createRouter } from 'vue-router';
 
-let answer: (request: Request) => Response;
+/** The browser's passkey prompts, answered by each test. */
+const webauthn = vi.hoisted(() => ({ startAuthentication: vi.fn(), startRegistration: vi.fn() }));
+vi.mock('@simplewebauthn/browser', () => webauthn);
+
+let answer: (request: Request) => Response | Promise<Response>;
 
 beforeEach(() => {
   vi.stubGlobal(
@@ -75,6 +79,307 @@ describe('LoginPage', () => {
     await flushPromises();
     expect(wrapper.get('[role="alert"]').text()).toBe('Unable to log in with provided credentials.');
     expect(router.currentRoute.value.path).toBe('/login');
+  });
+});
+
+/** A token as the API signs it (the app does not check the signature). */
+function token(username: string) {
+  const iat = Math.floor(Date.now() / 1000);
+  return `h.${btoa(JSON.stringify({ user_id: 1, username, is_staff: false, iat, exp: iat + 300 })).replace(/=+$/, '')}.s`;
+}
+
+/** A fake API answering by `METHOD /path/`; answers what was asked, in order, with the bodies sent. */
+function fakeApi(routes: Record<string, (request: Request) => Response>) {
+  const asked: { route: string; body: unknown; authorization: string | null }[] = [];
+  answer = async (request) => {
+    const route = `${request.method} ${new URL(request.url).pathname}`;
+    const text = await request.clone().text();
+    asked.push({
+      route,
+      body: text ? JSON.parse(text) : undefined,
+      authorization: request.headers.get('Authorization'),
+    });
+    return routes[route]?.(request) ?? json({ detail: 'Not found.' }, 404);
+  };
+  return asked;
+}
+
+/** A page, or a part of it. */
+type Wrapper = Pick<DOMWrapper<Element>, 'findAll'>;
+const buttons = (wrapper: Wrapper) => wrapper.findAll('button').map((button) => button.text());
+const button = (wrapper: Wrapper, name: string) => wrapper.findAll('button').find((each) => each.text() === name)!;
+const field = (wrapper: Wrapper, label: string) =>
+  wrapper
+    .findAll('.field')
+    .find((each) => each.get('label').text() === label)!
+    .get('input');
+
+/** A passkey's answer as @simplewebauthn/browser gives it. */
+const assertion = {
+  id: 'cred',
+  rawId: 'cred',
+  type: 'public-key',
+  clientExtensionResults: {},
+  response: { clientDataJSON: 'c', authenticatorData: 'a', signature: 's' },
+};
+
+describe('LoginPage, for a user with a second factor', () => {
+  it('asks for a code after the password, verifies it with the mfa_token, and goes on', async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    const asked = fakeApi({
+      'POST /auth/session/': () =>
+        json({ mfa_required: true, mfa_token: 'mfa.jwt', methods: ['totp', 'recovery_code'] }),
+      'POST /auth/mfa/verify/': () => json({ token: token('second') }),
+    });
+    const { wrapper, router } = await mountPage('/login?next=/profile', LoginPage);
+    await field(wrapper, 'Username').setValue('second');
+    await field(wrapper, 'Password').setValue('pw');
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    expect(wrapper.findAll('label').map((label) => label.text())).toEqual(['Code']);
+    expect(buttons(wrapper)).toContain('Verify');
+    expect(buttons(wrapper)).not.toContain('Use a passkey');
+    expect(document.activeElement).toBe(field(wrapper, 'Code').element);
+
+    await field(wrapper, 'Code').setValue('123456');
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    expect(asked.map(({ route }) => route)).toEqual(['POST /auth/session/', 'POST /auth/mfa/verify/']);
+    expect(asked[1]!.body).toEqual({ mfa_token: 'mfa.jwt', code: '123456' });
+    expect(router.currentRoute.value.path).toBe('/profile');
+  });
+
+  it('shows a wrong code in an alert and stays at the second step', async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    fakeApi({
+      'POST /auth/session/': () =>
+        json({ mfa_required: true, mfa_token: 'mfa.jwt', methods: ['totp', 'recovery_code'] }),
+      'POST /auth/mfa/verify/': () => json({ code: ['The code is not valid.'] }, 400),
+    });
+    const { wrapper, router } = await mountPage('/login', LoginPage);
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    expect(wrapper.get('[role="alert"]').text()).toBe('The code is not valid.');
+    expect(buttons(wrapper)).toContain('Verify');
+    expect(router.currentRoute.value.path).toBe('/login');
+  });
+
+  it('offers "Use a passkey" when the user has one, and verifies with its answer', async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    webauthn.startAuthentication.mockResolvedValueOnce(assertion);
+    const asked = fakeApi({
+      'POST /auth/session/': () =>
+        json({ mfa_required: true, mfa_token: 'mfa.jwt', methods: ['totp', 'recovery_code', 'webauthn'] }),
+      'POST /auth/mfa/webauthn/options/': () => json({ challenge: 'ch' }),
+      'POST /auth/mfa/verify/': () => json({ token: token('second') }),
+    });
+    const { wrapper, router } = await mountPage('/login', LoginPage);
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    await button(wrapper, 'Use a passkey').trigger('click');
+    await flushPromises();
+    expect(asked.map(({ route }) => route)).toEqual([
+      'POST /auth/session/',
+      'POST /auth/mfa/webauthn/options/',
+      'POST /auth/mfa/verify/',
+    ]);
+    expect(asked[2]!.body).toEqual({ mfa_token: 'mfa.jwt', webauthn: assertion });
+    expect(router.currentRoute.value.path).toBe('/tasks');
+  });
+
+  it('signs in with a passkey alone, no username typed', async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    webauthn.startAuthentication.mockResolvedValueOnce(assertion);
+    const asked = fakeApi({
+      'POST /auth/passkey/options/': () => json({ options: { challenge: 'ch' }, challenge_token: 'ch' }),
+      'POST /auth/passkey/': () => json({ token: token('second') }),
+    });
+    const { wrapper, router } = await mountPage('/login', LoginPage);
+    await button(wrapper, 'Sign in with a passkey').trigger('click');
+    await flushPromises();
+    expect(asked.map(({ route }) => route)).toEqual(['POST /auth/passkey/options/', 'POST /auth/passkey/']);
+    expect(router.currentRoute.value.path).toBe('/tasks');
+  });
+});
+
+describe('SecurityPage', () => {
+  const enrolment = {
+    secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+    otpauth_url: 'otpauth://totp/Tasks:second?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Tasks',
+  };
+  const codes = Array.from({ length: 10 }, (_, index) => `code-${index}`);
+
+  it('enrols an authenticator app: its QR code drawn here, the secret, a first code, then the recovery codes once', async () => {
+    const { default: SecurityPage } = await import('./SecurityPage.vue');
+    let totp = false;
+    const asked = fakeApi({
+      'GET /auth/mfa/': () => json({ totp, passkeys: 0, recovery_codes_left: totp ? 10 : 0 }),
+      'GET /auth/passkeys/': () => json([]),
+      'POST /auth/mfa/totp/': () => json(enrolment),
+      'POST /auth/mfa/totp/confirm/': () => {
+        totp = true;
+        return json({ recovery_codes: codes });
+      },
+    });
+    const { wrapper } = await mountPage('/security', SecurityPage);
+    await flushPromises();
+    expect(wrapper.text()).toContain('No passkeys yet.');
+    await button(wrapper, 'Enable authenticator app').trigger('click');
+    await flushPromises();
+    const qr = wrapper.get('svg[role="img"]');
+    expect(qr.attributes('aria-label')).toBe('QR code for your authenticator app');
+    expect(qr.get('path').attributes('d')).toMatch(/^M\d+ \d+h1v1h-1z/);
+    expect(wrapper.find('img').exists()).toBe(false);
+    expect(wrapper.get('.secret').text()).toBe(enrolment.secret);
+
+    await field(wrapper, 'Code').setValue('123456');
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    expect(asked.find(({ route }) => route === 'POST /auth/mfa/totp/confirm/')!.body).toEqual({ code: '123456' });
+    expect(
+      wrapper
+        .get('[aria-label="Recovery codes"]')
+        .findAll('li')
+        .map((item) => item.text()),
+    ).toEqual(codes);
+    expect(wrapper.get('.recovery-codes').text()).toContain('not shown again');
+    expect(wrapper.find('svg').exists()).toBe(false);
+    expect(buttons(wrapper)).toEqual(expect.arrayContaining(['New recovery codes', 'Remove authenticator app']));
+    expect(wrapper.text()).toContain('Recovery codes left: 10.');
+  });
+
+  it('asks "Confirm it\'s you" when a change needs a recent login, then retries it once with the fresh token', async () => {
+    const { default: SecurityPage } = await import('./SecurityPage.vue');
+    const fresh = token('second');
+    let reauthenticated = false;
+    const asked = fakeApi({
+      'GET /auth/mfa/': () => json({ totp: false, passkeys: 0, recovery_codes_left: 0 }),
+      'GET /auth/passkeys/': () => json([]),
+      'POST /auth/mfa/totp/': () =>
+        reauthenticated
+          ? json(enrolment)
+          : json({ detail: 'This change needs a recent login.', code: 'reauth_required' }, 403),
+      'POST /auth/reauth/': () => {
+        reauthenticated = true;
+        return json({ token: fresh });
+      },
+    });
+    const { wrapper } = await mountPage('/security', SecurityPage);
+    await flushPromises();
+    await button(wrapper, 'Enable authenticator app').trigger('click');
+    await flushPromises();
+    const dialog = wrapper.get('dialog');
+    expect(dialog.get('h2').text()).toBe("Confirm it's you");
+    expect(dialog.findAll('label').map((label) => label.text())).toEqual(['Password']);
+    expect(dialog.findAll('button').map((each) => each.text())).toEqual(['Confirm', 'Cancel']);
+
+    await dialog.get('input').setValue('pw');
+    await dialog.get('form').trigger('submit');
+    await flushPromises();
+    expect(asked.map(({ route }) => route).filter((route) => route.startsWith('POST'))).toEqual([
+      'POST /auth/mfa/totp/',
+      'POST /auth/reauth/',
+      'POST /auth/mfa/totp/',
+    ]);
+    expect(asked.find(({ route }) => route === 'POST /auth/reauth/')!.body).toEqual({ password: 'pw' });
+    expect(asked.at(-1)!.authorization).toBe(`Bearer ${fresh}`);
+    expect(wrapper.find('dialog').exists()).toBe(false);
+    expect(wrapper.find('svg[role="img"]').exists()).toBe(true);
+  });
+
+  it('offers a code and a passkey in the prompt to users who have them', async () => {
+    const { default: SecurityPage } = await import('./SecurityPage.vue');
+    fakeApi({
+      'GET /auth/mfa/': () => json({ totp: true, passkeys: 1, recovery_codes_left: 10 }),
+      'GET /auth/passkeys/': () => json([]),
+      'POST /auth/mfa/recovery-codes/': () =>
+        json({ detail: 'This change needs a recent login.', code: 'reauth_required' }, 403),
+    });
+    const { wrapper } = await mountPage('/security', SecurityPage);
+    await flushPromises();
+    await button(wrapper, 'New recovery codes').trigger('click');
+    await flushPromises();
+    const dialog = wrapper.get('dialog');
+    expect(dialog.findAll('label').map((label) => label.text())).toEqual(['Password', 'Code']);
+    expect(dialog.findAll('button').map((each) => each.text())).toEqual([
+      'Confirm',
+      'Verify',
+      'Use a passkey',
+      'Cancel',
+    ]);
+  });
+
+  it('retries only once: a second reauth_required is shown, not asked again', async () => {
+    const { default: SecurityPage } = await import('./SecurityPage.vue');
+    const asked = fakeApi({
+      'GET /auth/mfa/': () => json({ totp: false, passkeys: 0, recovery_codes_left: 0 }),
+      'GET /auth/passkeys/': () => json([]),
+      'POST /auth/mfa/totp/': () => json({ detail: 'This change needs a recent login.', code: 'reauth_required' }, 403),
+      'POST /auth/reauth/': () => json({ token: token('second') }),
+    });
+    const { wrapper } = await mountPage('/security', SecurityPage);
+    await flushPromises();
+    await button(wrapper, 'Enable authenticator app').trigger('click');
+    await flushPromises();
+    await wrapper.get('dialog input').setValue('pw');
+    await wrapper.get('dialog form').trigger('submit');
+    await flushPromises();
+    expect(asked.filter(({ route }) => route === 'POST /auth/mfa/totp/')).toHaveLength(2);
+    expect(wrapper.find('dialog').exists()).toBe(false);
+    expect(wrapper.get('[role="alert"]').text()).toBe('This change needs a recent login.');
+  });
+
+  it('lists the passkeys, and adds, renames and removes them', async () => {
+    const { default: SecurityPage } = await import('./SecurityPage.vue');
+    const passkey = (id: number, name: string) => ({
+      id,
+      name,
+      created: '2030-01-01T09:00:00.000Z',
+      last_used: null,
+      device_type: 'multiDevice',
+      backed_up: true,
+    });
+    let passkeys = [passkey(1, 'Laptop')];
+    const registration = { id: 'new', rawId: 'new', type: 'public-key', clientExtensionResults: {}, response: {} };
+    webauthn.startRegistration.mockResolvedValueOnce(registration);
+    const asked = fakeApi({
+      'GET /auth/mfa/': () => json({ totp: false, passkeys: passkeys.length, recovery_codes_left: 0 }),
+      'GET /auth/passkeys/': () => json(passkeys),
+      'POST /auth/passkeys/options/': () => json({ challenge: 'ch', rp: { id: 'localhost', name: 'Tasks' } }),
+      'POST /auth/passkeys/': () => {
+        passkeys = [...passkeys, passkey(2, 'Passkey 2')];
+        return json({ id: 2, name: 'Passkey 2', created: '2030-01-01T10:00:00.000Z' }, 201);
+      },
+      'PATCH /auth/passkeys/2/': () => json(passkey(2, 'Phone')),
+      'DELETE /auth/passkeys/1/': () => new Response(null, { status: 204 }),
+    });
+    const { wrapper } = await mountPage('/security', SecurityPage);
+    await flushPromises();
+    const row = (name: string) => wrapper.find(`li[aria-label="${name}"]`);
+    expect(row('Laptop').text()).toContain('not used yet');
+
+    await button(wrapper, 'Add passkey').trigger('click');
+    await flushPromises();
+    expect(webauthn.startRegistration).toHaveBeenCalledWith({
+      optionsJSON: { challenge: 'ch', rp: { id: 'localhost', name: 'Tasks' } },
+    });
+    expect(asked.find(({ route }) => route === 'POST /auth/passkeys/')!.body).toEqual({ response: registration });
+    expect(wrapper.get('[role="status"]').text()).toBe('Passkey added.');
+    expect(row('Passkey 2').exists()).toBe(true);
+
+    await button(row('Passkey 2'), 'Rename').trigger('click');
+    await field(row('Passkey 2'), 'Name').setValue('Phone');
+    await row('Passkey 2').get('form').trigger('submit');
+    await flushPromises();
+    expect(asked.find(({ route }) => route === 'PATCH /auth/passkeys/2/')!.body).toEqual({ name: 'Phone' });
+    expect(row('Phone').exists()).toBe(true);
+
+    await button(row('Laptop'), 'Remove').trigger('click');
+    await flushPromises();
+    expect(row('Laptop').exists()).toBe(false);
+    expect(wrapper.findAll('.passkeys li').map((item) => item.attributes('aria-label'))).toEqual(['Phone']);
   });
 });
 
