@@ -10,6 +10,9 @@ import type { Database } from '../db/client';
 import { findPasskeyByCredential, recordPasskeyUse, takeChallenge, type ChallengeBinding } from '../db/passkeys';
 import { challengeOf, relyingParty, verifyAssertion } from './webauthn';
 
+/** What every route answers for an assertion that did not verify, whatever the reason. */
+export const INVALID_PASSKEY = 'The passkey could not be verified. Try again.';
+
 export async function checkPasskeyAssertion(
   db: Database,
   settings: Settings,

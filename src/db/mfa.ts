@@ -44,32 +44,25 @@ export const storePendingTotp = (db: Database, userId: number, sealed: string) =
     .onConflictDoUpdate({ target: totpFactors.userId, set: { pendingSecret: sealed } });
 
 /**
- * Raises the user's token version (every refresh chain and session of the user ends) and keeps
- * the caller's own browser session, if any, at the new version.
+ * The statements that end every batch adding or removing a factor: `users.mfa_enabled` set from
+ * the factors themselves (a confirmed authenticator app, a passkey), the token version raised
+ * (every refresh chain and session of the user ends), and the caller's own browser session, if
+ * any, kept at the new version.
  */
-export const endOtherSessions = (db: Database, userId: number, keepFamily: string | undefined) =>
+export const afterFactorChange = (db: Database, userId: number, keepFamily: string | undefined) =>
   [
     db
       .update(users)
-      .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
+      .set({
+        tokenVersion: sql`${users.tokenVersion} + 1`,
+        mfaEnabled: sql`exists(select 1 from totp_factors as factor where factor.user_id = ${userId} and factor.secret is not null) or exists(select 1 from passkeys as passkey where passkey.user_id = ${userId})`,
+      })
       .where(eq(users.id, userId)),
     db
       .update(sessions)
       .set({ tokenVersion: sql`(select holder.token_version from users as holder where holder.id = ${userId})` })
       .where(and(eq(sessions.userId, userId), eq(sessions.family, keepFamily ?? ''))),
   ] as const;
-
-/**
- * Sets `users.mfa_enabled` from the factors themselves (a confirmed authenticator app, a passkey):
- * the last statement of every batch that adds or removes one.
- */
-export const syncMfaEnabled = (db: Database, userId: number) =>
-  db
-    .update(users)
-    .set({
-      mfaEnabled: sql`exists(select 1 from totp_factors as factor where factor.user_id = ${userId} and factor.secret is not null) or exists(select 1 from passkeys as passkey where passkey.user_id = ${userId})`,
-    })
-    .where(eq(users.id, userId));
 
 /** The recovery codes' rows: the old ones deleted, the new hashes inserted. */
 export const replaceRecoveryCodes = (db: Database, userId: number, hashes: readonly string[]) =>

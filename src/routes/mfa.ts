@@ -6,7 +6,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { checkPasskeyAssertion } from '../auth/passkey-assertion';
+import { checkPasskeyAssertion, INVALID_PASSKEY } from '../auth/passkey-assertion';
 import { staffNowCondition } from '../auth/permissions';
 import { UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import { requireRecentLogin } from '../auth/recent-login';
@@ -26,13 +26,12 @@ import {
   confirmTotp,
   countRecoveryCodes,
   deleteTotp,
-  endOtherSessions,
+  afterFactorChange,
   findTotp,
   finishMfaLogin,
   isMfaLoginOpen,
   replaceRecoveryCodes,
   storePendingTotp,
-  syncMfaEnabled,
   tryMfaLogin,
 } from '../db/mfa';
 import { countPasskeys, findPasskeys, storeChallenge, type ChallengeBinding } from '../db/passkeys';
@@ -86,7 +85,6 @@ async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
 }
 
 const LOGIN_OVER = 'This login has used up its tries or has ended: log in again.';
-const INVALID_PASSKEY = 'The passkey could not be verified. Try again.';
 
 /** The claims of an mfa_token; 400 in DRF's shape for any other token. */
 const mfaClaims = (token: string, settings: Settings) =>
@@ -158,8 +156,7 @@ export const mfaRoutes = [
       const [confirmed] = await db.batch([
         confirmTotp(db, user.id, factor.pendingSecret, step, new Date()),
         ...statements,
-        ...endOtherSessions(db, user.id, user.sessionId),
-        syncMfaEnabled(db, user.id),
+        ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (confirmed.length === 0) throw nonFieldError('The enrolment was replaced: start again.');
       return c.json({ recovery_codes: codes });
@@ -180,8 +177,7 @@ export const mfaRoutes = [
       const [deleted] = await db.batch([
         deleteTotp(db, user.id),
         db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
-        ...endOtherSessions(db, user.id, user.sessionId),
-        syncMfaEnabled(db, user.id),
+        ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (deleted.length === 0) throw notFound();
       return c.body(null, 204);
@@ -210,9 +206,9 @@ export const mfaRoutes = [
     method: 'post',
     path: '/auth/mfa/verify/',
     tag: 'mfa',
-    summary: "A login's second step: the mfa_token and a code of the authenticator app, or a recovery code",
+    summary: "A login's second step: the mfa_token and a code (authenticator app or recovery code) or a passkey",
     description:
-      'Answers what the login would have answered: the token, and for a session login (POST /auth/session/) the cookie too. An mfa_token lasts 5 minutes and allows 5 codes; wrong codes also count against the user (10 per 15 minutes, then 429).',
+      'Answers what the login would have answered: the token, and for a session login (POST /auth/session/) the cookie too. Body `{"mfa_token", "code"}` or `{"mfa_token", "webauthn"}` (an assertion for POST /auth/mfa/webauthn/options/). An mfa_token lasts 5 minutes and allows 5 tries; wrong codes also count against the user (10 per 15 minutes, then 429).',
     auth: 'none',
     rateLimit: 'mfa',
     body: verifyBody,
@@ -290,7 +286,7 @@ export const mfaRoutes = [
     tag: 'mfa',
     summary: 'Prove who you are again: a token with a fresh auth_time',
     description:
-      'Body `{"password"}`, or `{"code"}` (the authenticator app or a recovery code). The new token keeps the login\'s `amr`; for a browser session\'s token, the session keeps the new time too.',
+      'Body `{"password"}`, `{"code"}` (the authenticator app or a recovery code), or `{"webauthn"}` (an assertion for POST /auth/mfa/webauthn/options/ sent with an empty body). The new token keeps the login\'s `amr`; for a browser session\'s token, the session keeps the new time too.',
     auth: 'required',
     rateLimit: 'reauth',
     body: reauthBody,

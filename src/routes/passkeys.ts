@@ -6,7 +6,7 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { checkPasskeyAssertion } from '../auth/passkey-assertion';
+import { checkPasskeyAssertion, INVALID_PASSKEY } from '../auth/passkey-assertion';
 import { requireRecentLogin } from '../auth/recent-login';
 import {
   authenticationResponse,
@@ -20,7 +20,7 @@ import {
   requestOptions,
   verifyRegistration,
 } from '../auth/webauthn';
-import { endOtherSessions, syncMfaEnabled } from '../db/mfa';
+import { afterFactorChange } from '../db/mfa';
 import {
   deletePasskey,
   findPasskeys,
@@ -43,8 +43,6 @@ const nameField = () => charField({ maxLength: 64 }).refine((name) => name.lengt
 const registerBody = z.object({ response: registrationResponse, name: nameField().optional() });
 const renameBody = z.object({ name: nameField() });
 const loginBody = z.object({ challenge_token: charField({ maxLength: 128 }), response: authenticationResponse });
-
-const INVALID_PASSKEY = 'The passkey could not be verified. Try again.';
 
 interface ListedPasskey {
   id: number;
@@ -167,8 +165,7 @@ export const passkeyRoutes = [
           name: input.name ?? `Passkey ${existing.length + 1}`,
           createdAt: now,
         }),
-        ...endOtherSessions(db, user.id, user.sessionId),
-        syncMfaEnabled(db, user.id),
+        ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       const passkey = inserted[0];
       if (!passkey) throw fieldErrors({ response: ['This passkey is already registered.'] });
@@ -207,8 +204,7 @@ export const passkeyRoutes = [
       const db = c.var.db;
       const [deleted] = await db.batch([
         deletePasskey(db, user.id, id),
-        ...endOtherSessions(db, user.id, user.sessionId),
-        syncMfaEnabled(db, user.id),
+        ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (deleted.length === 0) throw notFound();
       return c.body(null, 204);

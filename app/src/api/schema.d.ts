@@ -324,8 +324,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A login's second step: the mfa_token and a code of the authenticator app, or a recovery code
-         * @description Answers what the login would have answered: the token, and for a session login (POST /auth/session/) the cookie too. An mfa_token lasts 5 minutes and allows 5 codes; wrong codes also count against the user (10 per 15 minutes, then 429).
+         * A login's second step: the mfa_token and a code (authenticator app or recovery code) or a passkey
+         * @description Answers what the login would have answered: the token, and for a session login (POST /auth/session/) the cookie too. Body `{"mfa_token", "code"}` or `{"mfa_token", "webauthn"}` (an assertion for POST /auth/mfa/webauthn/options/). An mfa_token lasts 5 minutes and allows 5 tries; wrong codes also count against the user (10 per 15 minutes, then 429).
          */
         post: operations["postAuthMfaVerify"];
         delete?: never;
@@ -365,7 +365,7 @@ export interface paths {
         put?: never;
         /**
          * Prove who you are again: a token with a fresh auth_time
-         * @description Body `{"password"}`, or `{"code"}` (the authenticator app or a recovery code). The new token keeps the login's `amr`; for a browser session's token, the session keeps the new time too.
+         * @description Body `{"password"}`, `{"code"}` (the authenticator app or a recovery code), or `{"webauthn"}` (an assertion for POST /auth/mfa/webauthn/options/ sent with an empty body). The new token keeps the login's `amr`; for a browser session's token, the session keeps the new time too.
          */
         post: operations["postAuthReauth"];
         delete?: never;
