@@ -33,7 +33,7 @@ export const users = sqliteTable(
     taskCount: integer().notNull().default(0),
     /**
      * Whether a login needs a second step: a confirmed authenticator app or a passkey. Kept with
-     * every change of factors (syncMfaEnabled in src/db/mfa.ts), so a login reads no other table.
+     * every change of factors (afterFactorChange in src/db/mfa.ts), so a login reads no other table.
      */
     mfaEnabled: integer({ mode: 'boolean' }).notNull().default(false),
   },
@@ -133,7 +133,9 @@ export const totpFactors = sqliteTable('totp_factors', {
 export const recoveryCodes = sqliteTable(
   'recovery_codes',
   {
-    id: integer().primaryKey({ autoIncrement: true }),
+    // No AUTOINCREMENT: these ids never leave the database, and every insert into an
+    // AUTOINCREMENT table reads sqlite_sequence, one row per such table in use.
+    id: integer().primaryKey(),
     userId: integer()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
