@@ -3,7 +3,8 @@
  * /usr/bin/chromium, driven by playwright-core). Starts `npm start` on a free port with its own
  * database (and a staff user made by `npm run createsuperuser`), access tokens of 5 s, and
  * CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for that origin, is
- * served too; a third origin is not listed. Loopback only; bounded in time.
+ * served too; a third origin is not listed. The Security page runs with Chromium's virtual
+ * authenticator as the passkey device. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { checkOrigin } from './origin-checks.ts';
+import { checkSecurity } from './security-checks.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
 
 const ACCESS_TOKEN_SECONDS = 5;
@@ -50,6 +52,7 @@ try {
   await checkAccount(browser, apiServer.base, await activeUser(apiServer.base));
   const elsewhereUrls = [`http://localhost:${LISTED_PORT}`, `http://localhost:${UNLISTED_PORT}`] as const;
   await checkElsewhere(browser, ...elsewhereUrls, await activeUser(apiServer.base));
+  await checkSecurity(browser, apiServer.base, await activeUser(apiServer.base));
   await checkSession(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkCrossOriginSession(browser, apiServer.base, LISTED_PORT, UNLISTED_PORT);
 } finally {
