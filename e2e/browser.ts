@@ -1,9 +1,9 @@
 /**
  * `npm run test:browser`: the app and the browser session in headless Chromium (Debian's
  * /usr/bin/chromium, driven by playwright-core). Starts `npm start` on a free port with its own
- * database (and a staff user made by `npm run createsuperuser`), access tokens of 5 s, and
- * CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for that origin, is
- * served too; a third origin is not listed. The Security page runs with Chromium's virtual
+ * database (and a staff user made by `npm run createsuperuser`), access tokens of 5 s, a recent
+ * login of 30 s, and CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for
+ * that origin, is served too; a third origin is not listed. The Security page runs with Chromium's virtual
  * authenticator as the passkey device. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,8 @@ import { checkSecurity } from './security-checks.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
 
 const ACCESS_TOKEN_SECONDS = 5;
+/** Long enough for every check's sensitive change to follow its login; short enough to wait out once. */
+const REAUTH_SECONDS = 30;
 const STAFF = { username: 'e2e_staff', password: 'a staff passphrase' };
 
 const [API_PORT, LISTED_PORT, UNLISTED_PORT] = (await freePorts(3)) as [number, number, number];
@@ -39,6 +41,8 @@ const apiServer = await startLocalServer(API_PORT, [
   `CORS_ALLOWED_ORIGINS:http://localhost:${LISTED_PORT}`,
   '--var',
   `JWT_EXPIRATION_DELTA:${ACCESS_TOKEN_SECONDS}s`,
+  '--var',
+  `REAUTH_MAX_AGE:${REAUTH_SECONDS}s`,
 ]);
 const elsewhere = buildAppFor(apiServer.base);
 const hosts: Server[] = await Promise.all([serveApp(elsewhere, LISTED_PORT), serveApp(elsewhere, UNLISTED_PORT)]);
@@ -52,7 +56,7 @@ try {
   await checkAccount(browser, apiServer.base, await activeUser(apiServer.base));
   const elsewhereUrls = [`http://localhost:${LISTED_PORT}`, `http://localhost:${UNLISTED_PORT}`] as const;
   await checkElsewhere(browser, ...elsewhereUrls, await activeUser(apiServer.base));
-  await checkSecurity(browser, apiServer.base, await activeUser(apiServer.base));
+  await checkSecurity(browser, apiServer.base, await activeUser(apiServer.base), REAUTH_SECONDS);
   await checkSession(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkCrossOriginSession(browser, apiServer.base, LISTED_PORT, UNLISTED_PORT);
 } finally {

@@ -2,7 +2,8 @@
  * The Security page in Chromium with a virtual authenticator (CDP WebAuthn: CTAP2, built in,
  * resident keys, user verification) standing in for a passkey device, and `oathtool` for the
  * authenticator app: add and rename a passkey, sign in with it and no username, use it after a
- * password, enrol TOTP from the page, log in with a recovery code and with a code, remove both.
+ * password, enrol TOTP from the page, log in with a recovery code and with a code, confirm a
+ * change with the passkey once the login is no longer recent, remove both.
  */
 import { spawnSync } from 'node:child_process';
 import type { Browser, CDPSession, Page } from 'playwright-core';
@@ -70,7 +71,13 @@ async function addAuthenticator(session: CDPSession): Promise<string> {
   return authenticatorId;
 }
 
-export async function checkSecurity(browser: Browser, base: string, account: Account): Promise<void> {
+/** `reauthSeconds`: the server's REAUTH_MAX_AGE, waited out once to see the re-authentication prompt. */
+export async function checkSecurity(
+  browser: Browser,
+  base: string,
+  account: Account,
+  reauthSeconds: number,
+): Promise<void> {
   const context = await browser.newContext();
   const errors = watchConsole(context);
   const page = await context.newPage();
@@ -202,11 +209,28 @@ export async function checkSecurity(browser: Browser, base: string, account: Acc
   );
 
   await checking(
-    'remove the passkey and the authenticator app',
+    'past REAUTH_MAX_AGE, removing the passkey asks to confirm, and the passkey confirms',
     async () => {
       await openSecurity(page);
+      await page.waitForTimeout((reauthSeconds + 1) * 1000);
       await passkeys.getByRole('listitem', { name: 'This laptop' }).getByRole('button', { name: 'Remove' }).click();
+      const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
+      await dialog.waitFor();
+      const stillListed = await passkeys.getByRole('listitem', { name: 'This laptop' }).count();
+      await dialog.getByRole('button', { name: 'Use a passkey' }).click();
       await passkeys.getByText('No passkeys yet.').waitFor();
+      check(
+        'past REAUTH_MAX_AGE, removing the passkey asks to confirm, and the passkey confirms',
+        stillListed === 1 && (await dialog.count()) === 0,
+        `${stillListed} listed while asking`,
+      );
+    },
+    page,
+  );
+
+  await checking(
+    'remove the authenticator app: the removed passkey is refused, and a password alone logs in',
+    async () => {
       await totp.getByRole('button', { name: 'Remove authenticator app' }).click();
       await totp.getByRole('button', { name: 'Enable authenticator app' }).waitFor();
       await logOut(page);
@@ -215,7 +239,7 @@ export async function checkSecurity(browser: Browser, base: string, account: Acc
       const refused = await page.getByRole('alert').textContent();
       await submitPassword(page, base, account);
       check(
-        'remove both: the passkey is refused, and a password alone logs in again',
+        'remove the authenticator app: the removed passkey is refused, and a password alone logs in',
         Boolean(refused?.trim()) && (await loggedIn(page)),
         `${refused} ${page.url()}`,
       );
