@@ -100,10 +100,19 @@ export const sessions = sqliteTable(
     amr: text().notNull().default('pwd'),
     /** The last time the user proved who they are (`auth_time`): the login, or a re-authentication. */
     authTime: integer({ mode: 'timestamp_ms' }),
+    /** When this cookie was issued: for the session's current cookie, its last use (a refresh or the login). */
+    issuedAt: integer({ mode: 'timestamp_ms' }),
+    /** The browser and system of the login, shortened (src/http/user-agent.ts), kept by every refresh. */
+    userAgent: text().notNull().default(''),
   },
   (table) => [
     index('sessions_family_idx').on(table.family),
     index('sessions_user_id_idx').on(table.userId),
+    // A user's sessions list: the current cookie of each, newest login first, never the rotated
+    // rows kept for reuse detection (one per refresh).
+    index('sessions_user_current_idx')
+      .on(table.userId, table.loginAt)
+      .where(sql`${table.replacedBy} is null`),
     // Pruning takes the oldest expired rows first.
     index('sessions_expires_at_idx').on(table.expiresAt),
   ],

@@ -3,7 +3,7 @@
  * as one D1 batch: one round trip, run as one transaction, so two refreshes of one cookie never
  * both rotate it.
  */
-import { and, eq, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { Database } from './client';
 import { sessions, users } from './schema';
@@ -41,6 +41,8 @@ export interface NewSession {
   /** The login's methods, space-separated, and when they were last proved. */
   amr: string;
   authTime: Date;
+  issuedAt: Date;
+  userAgent: string;
 }
 
 /** The family of the cookie whose hash is `secretHash`, as a subquery. */
@@ -136,6 +138,8 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
         rotatedAt: sql<number | null>`null`.as('rotated_at'),
         amr: presented.amr,
         authTime: presented.authTime,
+        issuedAt: sql<number>`${now.getTime()}`.as('issued_at'),
+        userAgent: presented.userAgent,
       })
       .from(presented)
       .where(and(eq(presented.secretHash, presentedHash), isNull(presented.replacedBy))),
@@ -190,3 +194,57 @@ export const renewSessionAuthTime = (db: Database, family: string, userId: numbe
     .update(sessions)
     .set({ authTime: at })
     .where(and(eq(sessions.family, family), eq(sessions.userId, userId)));
+
+export interface SessionRow {
+  family: string;
+  loginAt: Date;
+  issuedAt: Date | null;
+  userAgent: string;
+}
+
+/** How many sessions a list shows: the newest logins, should a user have more. */
+export const MAX_LISTED_SESSIONS = 100;
+
+/**
+ * The user's live sessions, newest login first: the current cookie of each (the partial index
+ * sessions_user_current_idx), before its end and at the user's token version (`tokenVersion`).
+ */
+export const listSessions = (
+  db: Database,
+  { id: userId, tokenVersion }: { id: number; tokenVersion: number },
+  now: Date,
+) =>
+  db
+    .select({
+      family: sessions.family,
+      loginAt: sessions.loginAt,
+      issuedAt: sessions.issuedAt,
+      userAgent: sessions.userAgent,
+    })
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.replacedBy),
+        gt(sessions.expiresAt, now),
+        eq(sessions.tokenVersion, tokenVersion),
+      ),
+    )
+    .orderBy(desc(sessions.loginAt))
+    .limit(MAX_LISTED_SESSIONS);
+
+/** Ends the user's session `family`; answers whether there was one (another user's is not). */
+export async function endUserSession(db: Database, userId: number, family: string): Promise<boolean> {
+  const ended = await db
+    .delete(sessions)
+    .where(and(eq(sessions.userId, userId), eq(sessions.family, family)))
+    .returning({ id: sessions.id });
+  return ended.length > 0;
+}
+
+/** Ends every session of the user but `keep` (the caller's own, when it has one). */
+export async function endOtherSessions(db: Database, userId: number, keep: string | undefined): Promise<void> {
+  await db
+    .delete(sessions)
+    .where(and(eq(sessions.userId, userId), keep === undefined ? undefined : ne(sessions.family, keep)));
+}

@@ -14,6 +14,7 @@ import type { AppEnv } from '../env';
 import { defineRoute, type RouteInput } from '../http/route';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
 import { checkOrigin } from '../http/trusted-origin';
+import { shortUserAgent } from '../http/user-agent';
 import { credentialsBody, logIn, mfaRequired } from './credentials';
 
 const PATH = '/auth/session/';
@@ -57,6 +58,8 @@ export async function startBrowserSession(
       expiresAt,
       amr: amr.join(' '),
       authTime: now,
+      issuedAt: now,
+      userAgent: shortUserAgent(c.req.header('User-Agent')),
     },
     previous === undefined ? undefined : await hashSessionSecret(previous),
   );
