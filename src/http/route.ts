@@ -83,6 +83,9 @@ export function defineRoute<A extends Auth, Q extends QuerySchema = undefined, B
 const PATH_PARAMETERS = new Map([
   ['id', { pattern: '{[0-9]+}', schema: { type: 'integer', minimum: 1 } }],
   ['token', { pattern: '', schema: { type: 'string' } }],
+  // A browser session's id (the `sid` of its tokens): other characters are a 404 before
+  // the handler.
+  ['session', { pattern: '{[0-9a-f-]+}', schema: { type: 'string', format: 'uuid' } }],
 ]);
 
 export const pathParameters = (path: string) =>

@@ -108,6 +108,19 @@ export const responses = {
   ),
   Passkey: passkey,
   PasskeyList: component('PasskeyList', z.array(passkey), "The caller's passkeys, oldest first (at most 20)."),
+  SessionList: component(
+    'SessionList',
+    z.array(
+      z.object({
+        id: z.uuid().meta({ description: "The `sid` of the session's access tokens." }),
+        created: dateTime.meta({ description: 'The login.' }),
+        last_used: dateTime.meta({ description: 'The last refresh, or the login.' }),
+        user_agent: z.string().meta({ description: 'Browser and system, shortened: "Firefox on Linux".' }),
+        current: z.boolean().meta({ description: 'The session of the token of this request.' }),
+      }),
+    ),
+    "The caller's live browser sessions, newest login first (at most 100).",
+  ),
   PasskeyCreated: component('PasskeyCreated', z.object({ id, name: z.string(), created: dateTime })),
   WebAuthnOptions: component(
     'WebAuthnOptions',

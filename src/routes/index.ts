@@ -3,6 +3,7 @@ import type { Route } from '../http/route';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
+import { mySessionRoutes } from './my-sessions';
 import { passkeyRoutes } from './passkeys';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
@@ -17,6 +18,7 @@ const apiRoutes: readonly Route[] = [
   ...registrationRoutes,
   ...tokenRoutes,
   ...sessionRoutes,
+  ...mySessionRoutes,
   ...mfaRoutes,
   ...passkeyRoutes,
   ...passwordResetRoutes,

@@ -16,7 +16,8 @@ const document = async () =>
   ((await (await call('/openapi.json')).json()) as { paths: Record<string, Record<string, Operation>> }).paths;
 
 /** A concrete path for a documented one: an id that exists nowhere, a token that is not one. */
-const concrete = (path: string) => path.replace('{id}', '999999').replace('{token}', 'not.a.token');
+const concrete = (path: string) =>
+  path.replace('{id}', '999999').replace('{token}', 'not.a.token').replace('{session}', crypto.randomUUID());
 
 const request = (method: string, path: string, authorization?: string) =>
   call(concrete(path), {

@@ -475,9 +475,10 @@ describe('CORS on the session routes', () => {
       expect(response.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com');
       expect(response.headers.get('Access-Control-Allow-Credentials')).toBeNull();
     }
-    // A path that only starts like the session routes is not one of them (a 404, with the API's CORS).
+    // A path that only starts like the session routes is not one of them: /auth/sessions/ takes a
+    // bearer token (401 without), with the API's CORS.
     const lookalike = await callWithEnv(listed, '/auth/sessions', { headers: { Origin: 'https://app.example.com' } });
-    expect(lookalike.status).toBe(404);
+    expect(lookalike.status).toBe(401);
     expect(lookalike.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com');
     expect(lookalike.headers.get('Access-Control-Allow-Credentials')).toBeNull();
   });
