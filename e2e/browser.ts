@@ -17,7 +17,7 @@ import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { checkOrigin } from './origin-checks.ts';
-import { checkSecurity } from './security-checks.ts';
+import { checkSecurity, checkSessions } from './security-checks.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
 
 const ACCESS_TOKEN_SECONDS = 5;
@@ -57,6 +57,7 @@ try {
   const elsewhereUrls = [`http://localhost:${LISTED_PORT}`, `http://localhost:${UNLISTED_PORT}`] as const;
   await checkElsewhere(browser, ...elsewhereUrls, await activeUser(apiServer.base));
   await checkSecurity(browser, apiServer.base, await activeUser(apiServer.base), REAUTH_SECONDS);
+  await checkSessions(browser, apiServer.base, await activeUser(apiServer.base));
   await checkSession(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkCrossOriginSession(browser, apiServer.base, LISTED_PORT, UNLISTED_PORT);
 } finally {

@@ -250,3 +250,43 @@ export async function checkSecurity(
   check('no console errors on the Security page', errors.length === 0, errors.join(' | '));
   await context.close();
 }
+
+/**
+ * The Sessions list of the Security page: two browsers of one user, each seeing both with itself
+ * as "This device"; one ends the other, which is logged out at its next refresh.
+ */
+export async function checkSessions(browser: Browser, base: string, account: Account): Promise<void> {
+  const [laptop, phone] = [await browser.newContext(), await browser.newContext()];
+  const errors = [laptop, phone].map(watchConsole);
+  const [page, other] = [await laptop.newPage(), await phone.newPage()];
+  const sessions = page.getByRole('region', { name: 'Sessions' }).getByRole('list', { name: 'Your sessions' });
+  await checking(
+    'the Security page lists my sessions, and ending one logs that browser out',
+    async () => {
+      await submitPassword(other, base, account);
+      await submitPassword(page, base, account);
+      await openSecurity(page);
+      await sessions.getByRole('listitem').nth(1).waitFor();
+      const rows = await sessions.getByRole('listitem').allInnerTexts();
+      const here = sessions.getByRole('listitem').filter({ hasText: 'This device' });
+      await sessions.getByRole('button', { name: 'End session' }).click();
+      await sessions.getByRole('button', { name: 'End session' }).waitFor({ state: 'detached' });
+      // Reloaded, the app refreshes with its cookie, which no longer works: it shows the public task list.
+      await other.reload();
+      await other.getByRole('link', { name: 'Log in' }).waitFor();
+      check(
+        'the Security page lists my sessions ("This device" once), and ending the other logs that browser out',
+        rows.length === 2 &&
+          rows.every((row) => row.includes('Chrome on Linux')) &&
+          (await here.count()) === 1 &&
+          (await sessions.getByRole('listitem').count()) === 1 &&
+          (await other.getByRole('button', { name: 'Log out' }).count()) === 0,
+        JSON.stringify(rows),
+      );
+    },
+    other,
+  );
+  check('no console errors on the Sessions list', errors.flat().length === 0, errors.flat().join(' | '));
+  await laptop.close();
+  await phone.close();
+}

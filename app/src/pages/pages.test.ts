@@ -379,7 +379,7 @@ describe('SecurityPage', () => {
     await button(row('Laptop'), 'Remove').trigger('click');
     await flushPromises();
     expect(row('Laptop').exists()).toBe(false);
-    expect(wrapper.findAll('.passkeys li').map((item) => item.attributes('aria-label'))).toEqual(['Phone']);
+    expect(wrapper.findAll('.item-list li').map((item) => item.attributes('aria-label'))).toEqual(['Phone']);
   });
 });
 
