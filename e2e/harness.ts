@@ -70,7 +70,7 @@ export const summary = () => ({ passed, failed });
  * removal refused for want of a recent login (which the app retries once the user confirms).
  */
 const EXPECTED_REFUSALS =
-  /^\/(auth\/session\/(refresh\/)?|api-register\/|auth\/password\/reset\/confirm\/|tasks\/\d+\/|users\/me\/|auth\/mfa\/verify\/|auth\/passkeys?\/(\d+\/)?)$/;
+  /^\/(auth\/session\/(refresh\/)?|api-register\/|auth\/password\/reset\/confirm\/|tasks\/\d+\/|users\/me\/|auth\/mfa\/verify\/|auth\/passkey\/|auth\/passkeys\/\d+\/)$/;
 
 /** Console errors and uncaught exceptions of every page of `context`, but for EXPECTED_REFUSALS. */
 export function watchConsole(context: BrowserContext): string[] {

@@ -41,7 +41,6 @@ export interface NewSession {
   /** The login's methods, space-separated, and when they were last proved. */
   amr: string;
   authTime: Date;
-  issuedAt: Date;
   userAgent: string;
 }
 
@@ -58,7 +57,8 @@ const deleteFamilyOf = (db: Database, secretHash: string) =>
  * would present the old one again and reveal a stolen copy).
  */
 export async function startSession(db: Database, session: NewSession, replacing?: string): Promise<void> {
-  const insert = db.insert(sessions).values(session);
+  // The login issues the first cookie.
+  const insert = db.insert(sessions).values({ ...session, issuedAt: session.loginAt });
   const prune = pruneExpired(db, session.loginAt);
   await (replacing === undefined
     ? db.batch([insert, prune])
@@ -195,15 +195,8 @@ export const renewSessionAuthTime = (db: Database, family: string, userId: numbe
     .set({ authTime: at })
     .where(and(eq(sessions.family, family), eq(sessions.userId, userId)));
 
-export interface SessionRow {
-  family: string;
-  loginAt: Date;
-  issuedAt: Date | null;
-  userAgent: string;
-}
-
 /** How many sessions a list shows: the newest logins, should a user have more. */
-export const MAX_LISTED_SESSIONS = 100;
+const MAX_LISTED_SESSIONS = 100;
 
 /**
  * The user's live sessions, newest login first: the current cookie of each (the partial index

@@ -58,7 +58,6 @@ export async function startBrowserSession(
       expiresAt,
       amr: amr.join(' '),
       authTime: now,
-      issuedAt: now,
       userAgent: shortUserAgent(c.req.header('User-Agent')),
     },
     previous === undefined ? undefined : await hashSessionSecret(previous),

@@ -132,6 +132,23 @@ describe('GET /auth/sessions/', () => {
     expect((await list(live.token)).map(({ id }) => id)).toEqual([live.id]);
   });
 
+  it('shows the 100 newest logins of a user who has more', async () => {
+    const user = await createUser();
+    const newest = await logIn(user);
+    // 100 older sessions, straight into D1: a login each through the API would hash 100 passwords.
+    await env.DB.prepare(
+      `with recursive n(i) as (select 1 union all select i + 1 from n where i < 100)
+       insert into sessions (family, user_id, secret_hash, token_version, login_at, expires_at, issued_at)
+       select 'old-' || i, ?1, 'hash-' || ?1 || '-' || i, 0, ?2 - i * 1000, ?2 + 86400000, ?2 - i * 1000 from n`,
+    )
+      .bind(user.id, Date.now() - 60_000)
+      .run();
+    const sessions = await list(newest.token);
+    expect(sessions).toHaveLength(100);
+    expect(sessions[0]!.id).toBe(newest.id);
+    expect(sessions.map(({ id }) => id)).not.toContain('old-100');
+  });
+
   it('needs a token', async () => {
     expect((await call('/auth/sessions/')).status).toBe(401);
   });
