@@ -217,3 +217,36 @@ export const webauthnChallenges = sqliteTable(
   },
   (table) => [index('webauthn_challenges_expires_at_idx').on(table.expiresAt)],
 );
+
+/**
+ * The audit log (src/audit/): who did what to which account, kept AUDIT_RETENTION_DAYS. A change
+ * and its event are written in one batch. Usernames are copied in, so a page reads its own rows
+ * and an event outlives the account it names. `details` is JSON without secrets.
+ */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    // No AUTOINCREMENT (see recovery_codes): ids only order events, and pruning keeps the newest.
+    id: integer().primaryKey(),
+    at: integer({ mode: 'timestamp_ms' }).notNull(),
+    kind: text().notNull(),
+    /** Who acted (null: nobody logged in, such as a failed login); not a foreign key, events outlive users. */
+    actorId: integer(),
+    actorName: text(),
+    /** Whose account it concerns. */
+    subjectId: integer(),
+    subjectName: text(),
+    requestId: text().notNull(),
+    ip: text().notNull(),
+    /** Shortened (src/http/user-agent.ts), as sessions keep it. */
+    userAgent: text().notNull(),
+    details: text().notNull().default('{}'),
+  },
+  // A page of a list is read from the index of its filter, newest first; pruning reads `at`.
+  (table) => [
+    index('audit_events_subject_idx').on(table.subjectId, table.id),
+    index('audit_events_kind_idx').on(table.kind, table.id),
+    index('audit_events_subject_kind_idx').on(table.subjectId, table.kind, table.id),
+    index('audit_events_at_idx').on(table.at),
+  ],
+);

@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, gt, inArray, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
+import { insertEvent, type EventOrigin } from './audit';
 import type { Database } from './client';
 import { sessions, users } from './schema';
 
@@ -120,9 +121,13 @@ export interface Refreshed {
  * it; answer the session's user if the session is live (nothing when the refresh fails); and when
  * nothing answers (a rotated cookie past the grace, an expired or revoked session), delete the
  * whole family, the successor just stored included, so a stolen copy and its owner's cookie both
- * stop working.
+ * stop working. A rotated cookie presented again is also recorded (`session.reuse_detected`).
  */
-export async function rotateSession(db: Database, rotation: Rotation): Promise<Refreshed | undefined> {
+export async function rotateSession(
+  db: Database,
+  rotation: Rotation,
+  origin: EventOrigin,
+): Promise<{ session: Refreshed | undefined; reuseDetected: boolean }> {
   const { presentedHash, nextHash, now } = rotation;
   const storeSuccessor = db.insert(sessions).select(
     db
@@ -173,20 +178,33 @@ export async function rotateSession(db: Database, rotation: Rotation): Promise<R
         sql`not exists(select 1 from sessions as latest where ${answers(rotation)})`,
       ),
     );
-  const [, , [row]] = await db.batch([
+  // Reuse: a cookie rotated before this request, presented again, and nothing answers.
+  const reused = sql`exists(select 1 from sessions as presented where presented.secret_hash = ${presentedHash} and presented.rotated_at < ${now.getTime()}) and not exists(select 1 from sessions as latest where ${answers(rotation)})`;
+  const owner = { id: ownerOf(presentedHash) };
+  const reuseEvent = insertEvent(
+    db,
+    origin,
+    { kind: 'session.reuse_detected', actor: null, subject: owner },
+    reused,
+    now,
+  );
+  const [, , [row], reuse] = await db.batch([
     storeSuccessor,
     linkToSuccessor,
     answer,
+    reuseEvent,
     endFamilyUnanswered,
     pruneExpired(db, now),
   ]);
-  return row && { ...row, rotated: row.rotated === 1 };
+  return { session: row && { ...row, rotated: row.rotated === 1 }, reuseDetected: reuse.meta.changes > 0 };
 }
 
+/** The user of the cookie whose hash is `secretHash`, in SQL (null for no such cookie). */
+export const ownerOf = (secretHash: string): SQL =>
+  sql`(select presented.user_id from sessions as presented where presented.secret_hash = ${secretHash})`;
+
 /** Ends the session of the cookie whose hash is `secretHash` (every cookie of its family). */
-export async function endSession(db: Database, secretHash: string): Promise<void> {
-  await deleteFamilyOf(db, secretHash);
-}
+export const endSession = deleteFamilyOf;
 
 /** A re-authentication in a browser session: every cookie of it carries the new time from now on. */
 export const renewSessionAuthTime = (db: Database, family: string, userId: number, at: Date) =>
@@ -226,18 +244,15 @@ export const listSessions = (
     .orderBy(desc(sessions.loginAt))
     .limit(MAX_LISTED_SESSIONS);
 
-/** Ends the user's session `family`; answers whether there was one (another user's is not). */
-export async function endUserSession(db: Database, userId: number, family: string): Promise<boolean> {
-  const ended = await db
+/** Ends the user's session `family` (another user's is not); returns its rows. */
+export const endUserSession = (db: Database, userId: number, family: string) =>
+  db
     .delete(sessions)
     .where(and(eq(sessions.userId, userId), eq(sessions.family, family)))
     .returning({ id: sessions.id });
-  return ended.length > 0;
-}
 
 /** Ends every session of the user but `keep` (the caller's own, when it has one). */
-export async function endOtherSessions(db: Database, userId: number, keep: string | undefined): Promise<void> {
-  await db
+export const endOtherSessions = (db: Database, userId: number, keep: string | undefined) =>
+  db
     .delete(sessions)
     .where(and(eq(sessions.userId, userId), keep === undefined ? undefined : ne(sessions.family, keep)));
-}

@@ -142,17 +142,20 @@ export const findResetTarget = (db: Database, id: number) =>
     where: eq(users.id, id),
   });
 
-/**
- * Records a login in Django's `last_login`; with `rehash`, also replaces the password hash the login was checked against
- * (`from`) by `to`, unless the password has changed meanwhile.
- */
-export function recordLogin(db: Database, id: number, at: Date, rehash?: { from: string; to: string }) {
-  if (!rehash) return db.update(users).set({ lastLogin: at }).where(eq(users.id, id));
-  return db
+/** The password hash `from` (the one a login was checked against) replaced by `to`, unless it changed meanwhile. */
+const rehashed = ({ from, to }: { from: string; to: string }) =>
+  sql`case when ${users.password} = ${from} then ${to} else ${users.password} end`;
+
+/** Records a login in Django's `last_login`; with `rehash`, also replaces the password hash (see rehashed). */
+export const recordLogin = (db: Database, id: number, at: Date, rehash?: { from: string; to: string }) =>
+  db
     .update(users)
-    .set({
-      lastLogin: at,
-      password: sql`case when ${users.password} = ${rehash.from} then ${rehash.to} else ${users.password} end`,
-    })
+    .set({ lastLogin: at, ...(rehash ? { password: rehashed(rehash) } : {}) })
     .where(eq(users.id, id));
-}
+
+/** A password hash at another iteration count replaced, without recording a login. */
+export const rehashPassword = (db: Database, id: number, rehash: { from: string; to: string }) =>
+  db
+    .update(users)
+    .set({ password: rehashed(rehash) })
+    .where(eq(users.id, id));

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditAfterResponse, auditStatement } from '../audit/record';
 import {
   hashPassword,
   passwordNeedsRehash,
@@ -11,9 +12,9 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from '../auth/passwords';
-import { issueMfaToken, MFA_TOKEN_LIFETIME } from '../auth/tokens';
+import { issueMfaToken, MFA_TOKEN_LIFETIME, type AuthMethod } from '../auth/tokens';
 import { secondStepMethods, startMfaLogin } from '../db/mfa';
-import { findLoginUser, recordLogin } from '../db/users';
+import { findLoginUser, recordLogin, rehashPassword } from '../db/users';
 import { nonFieldError } from '../drf/errors';
 import { charField, passwordField, USERNAME_MAX_LENGTH } from '../drf/fields';
 import type { AppEnv } from '../env';
@@ -29,7 +30,7 @@ const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
 
 /**
  * The active user the credentials name, its login recorded after the response; DRF's one 400
- * otherwise. Every failure does the same PBKDF2 work and answers the same body: nothing tells an
+ * otherwise (and a `login.failed` event). Every failure does the same PBKDF2 work and answers the same body: nothing tells an
  * unknown username from a wrong password or an inactive account.
  */
 export async function logIn(c: Context<AppEnv>, { username, password }: z.output<typeof credentialsBody>) {
@@ -55,19 +56,48 @@ export async function logIn(c: Context<AppEnv>, { username, password }: z.output
       passwordMatches = await verifyAgainstDummy(password); // the time of a real check
     }
   }
-  if (!user || !passwordMatches || !user.isActive) throw nonFieldError(INVALID_CREDENTIALS);
-  // After the response: the login never waits on this write. A hash at another iteration count
-  // (imported from Django) is replaced in the same statement, so its slow check runs once per user.
-  const rehash = passwordNeedsRehash(user.password);
-  await afterResponse(c, 'Recording the login', async () =>
-    recordLogin(
-      c.var.db,
-      user.id,
-      new Date(),
-      rehash ? { from: user.password, to: await hashPassword(password) } : undefined,
-    ),
-  );
+  if (!user || !passwordMatches || !user.isActive) {
+    // The account the username names, if any: its owner sees the attempt; an unknown username is
+    // not kept (it may be a password typed in the wrong field).
+    await auditAfterResponse(c, {
+      kind: 'login.failed',
+      actor: null,
+      subject: user ? { id: user.id, username: user.username } : null,
+    });
+    throw nonFieldError(INVALID_CREDENTIALS);
+  }
+  // A hash at another iteration count (imported from Django) is replaced after the response, in
+  // the same statement as the login's record, so its slow check runs once per user.
+  const rehash = passwordNeedsRehash(user.password)
+    ? async () => ({ from: user.password, to: await hashPassword(password) })
+    : undefined;
+  // With a second factor, the login is recorded when its second step succeeds.
+  if (!user.mfaEnabled) await recordLoginAfterResponse(c, user, ['pwd'], rehash);
+  else if (rehash)
+    await afterResponse(c, 'Rehashing a password', async () => rehashPassword(c.var.db, user.id, await rehash()));
   return user;
+}
+
+/**
+ * After the response, so the login never waits on it: `last_login` (and a password rehash) with
+ * the login's event, in one batch.
+ */
+export async function recordLoginAfterResponse(
+  c: Context<AppEnv>,
+  user: { id: number; username: string },
+  amr: readonly AuthMethod[],
+  rehash?: () => Promise<{ from: string; to: string }>,
+) {
+  const db = c.var.db;
+  const event = auditStatement(c, {
+    kind: 'login.succeeded',
+    actor: user,
+    subject: user,
+    details: { methods: amr },
+  });
+  await afterResponse(c, 'Recording the login', async () =>
+    db.batch([recordLogin(db, user.id, new Date(), await rehash?.()), event]),
+  );
 }
 
 export type LoginUser = Awaited<ReturnType<typeof logIn>>;

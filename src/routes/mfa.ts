@@ -6,6 +6,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditAfterResponse, auditStatement } from '../audit/record';
 import { checkPasskeyAssertion, INVALID_PASSKEY } from '../auth/passkey-assertion';
 import { staffNowCondition } from '../auth/permissions';
 import { UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
@@ -45,6 +46,7 @@ import { throttle } from '../http/rate-limit';
 import { defineRoute } from '../http/route';
 import { MAX_TOKEN_LENGTH } from '../limits';
 import { activeAccount } from './account';
+import { recordLoginAfterResponse } from './credentials';
 import { startBrowserSession } from './sessions';
 import { staffRefusal } from './users';
 
@@ -78,6 +80,12 @@ const withSecondFactor = (first: readonly AuthMethod[], factor: 'otp' | 'hwk'): 
 ];
 
 /** Ten new recovery codes for the user, their hashes stored in `statements`' batch. */
+/** A wrong second step: its `login.failed` event after the response, and `error` to throw. */
+async function secondStepFailed(c: Context<AppEnv>, user: { id: number; username: string }, error: Error) {
+  await auditAfterResponse(c, { kind: 'login.failed', actor: null, subject: user, details: { step: 'second_factor' } });
+  return error;
+}
+
 async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
   const codes = newRecoveryCodes();
   const hashes = await Promise.all(codes.map(hashRecoveryCode));
@@ -155,6 +163,7 @@ export const mfaRoutes = [
       const { codes, statements } = await recoveryCodeRows(c, user.id);
       const [confirmed] = await db.batch([
         confirmTotp(db, user.id, factor.pendingSecret, step, new Date()),
+        auditStatement(c, { kind: 'totp.added', actor: user, subject: user }, 'ifChanged'),
         ...statements,
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
@@ -176,6 +185,7 @@ export const mfaRoutes = [
       const db = c.var.db;
       const [deleted] = await db.batch([
         deleteTotp(db, user.id),
+        auditStatement(c, { kind: 'totp.removed', actor: user, subject: user }, 'ifChanged'),
         db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
@@ -198,7 +208,10 @@ export const mfaRoutes = [
       const factor = await findTotp(db, user.id);
       if (!factor?.secret) throw nonFieldError('Enrol an authenticator app first.');
       const { codes, statements } = await recoveryCodeRows(c, user.id);
-      await db.batch([statements[0], statements[1]]);
+      await db.batch([
+        ...statements,
+        auditStatement(c, { kind: 'recovery_codes.regenerated', actor: user, subject: user }),
+      ]);
       return c.json({ recovery_codes: codes });
     },
   }),
@@ -234,15 +247,16 @@ export const mfaRoutes = [
           requireUserVerification: false,
           now,
         });
-        if (!checked) throw fieldErrors({ webauthn: [INVALID_PASSKEY] });
+        if (!checked) throw await secondStepFailed(c, user, fieldErrors({ webauthn: [INVALID_PASSKEY] }));
         factor = 'hwk';
       } else {
         if (!(await checkSecondFactorCode(db, settings, user.id, code!, now)))
-          throw fieldErrors({ code: [INVALID_CODE] });
+          throw await secondStepFailed(c, user, fieldErrors({ code: [INVALID_CODE] }));
         factor = 'otp';
       }
       if ((await finishMfaLogin(db, claims.jti)).length === 0) throw nonFieldError(LOGIN_OVER);
       const amr = withSecondFactor(claims.amr, factor);
+      await recordLoginAfterResponse(c, user, amr);
       if (claims.session) return startBrowserSession(c, user, { amr, now });
       const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
       return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
@@ -349,6 +363,7 @@ export const mfaRoutes = [
           .set({ tokenVersion: sql`${users.tokenVersion} + 1`, mfaEnabled: false })
           .where(and(eq(users.id, id), staffNow))
           .returning({ id: users.id }),
+        auditStatement(c, { kind: 'staff.factors_removed', actor: user, subject: { id } }, 'ifChanged'),
       ]);
       if (ended.length === 0) throw (await staffRefusal(c, user, id)) ?? notFound();
       return c.body(null, 204);

@@ -4,6 +4,7 @@
  * out); ending this one is a logout. An ended session cannot refresh; its access tokens live out
  * their JWT_EXPIRATION_DELTA, as after a logout. A deleted or deactivated user's token gets 401.
  */
+import { auditStatement } from '../audit/record';
 import { requireRecentLogin } from '../auth/recent-login';
 import { endOtherSessions, endUserSession, listSessions } from '../db/sessions';
 import { notFound } from '../drf/errors';
@@ -46,7 +47,16 @@ export const mySessionRoutes = [
       await activeAccount(c, user);
       const family = param('session');
       if (family !== user.sessionId) requireRecentLogin(user, c.var.settings);
-      if (!(await endUserSession(c.var.db, user.id, family))) throw notFound();
+      const db = c.var.db;
+      const [ended] = await db.batch([
+        endUserSession(db, user.id, family),
+        auditStatement(
+          c,
+          { kind: 'session.ended', actor: user, subject: user, details: { session: family } },
+          'ifChanged',
+        ),
+      ]);
+      if (ended.length === 0) throw notFound();
       return c.body(null, 204);
     },
   }),
@@ -62,7 +72,11 @@ export const mySessionRoutes = [
     handler: async (c, { user }) => {
       await activeAccount(c, user);
       requireRecentLogin(user, c.var.settings);
-      await endOtherSessions(c.var.db, user.id, user.sessionId);
+      const db = c.var.db;
+      await db.batch([
+        endOtherSessions(db, user.id, user.sessionId),
+        auditStatement(c, { kind: 'session.others_ended', actor: user, subject: user }, 'ifChanged'),
+      ]);
       return c.body(null, 204);
     },
   }),

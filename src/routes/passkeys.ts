@@ -6,6 +6,7 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditStatement } from '../audit/record';
 import { checkPasskeyAssertion, INVALID_PASSKEY } from '../auth/passkey-assertion';
 import { requireRecentLogin } from '../auth/recent-login';
 import {
@@ -29,14 +30,14 @@ import {
   storeChallenge,
   takeChallenge,
 } from '../db/passkeys';
-import { findTokenUser, recordLogin } from '../db/users';
+import { findTokenUser } from '../db/users';
 import { fieldErrors, nonFieldError, notFound } from '../drf/errors';
 import { charField } from '../drf/fields';
 import type { AppEnv } from '../env';
-import { afterResponse } from '../http/after-response';
 import { defineRoute } from '../http/route';
 import { checkOrigin } from '../http/trusted-origin';
 import { activeAccount } from './account';
+import { recordLoginAfterResponse } from './credentials';
 import { startBrowserSession } from './sessions';
 
 const nameField = () => charField({ maxLength: 64 }).refine((name) => name.length > 0, 'This field may not be blank.');
@@ -76,8 +77,9 @@ async function logInWithPasskey(c: Context<AppEnv>, body: z.output<typeof loginB
   });
   const user = checked && (await findTokenUser(db, checked.passkey.userId));
   if (!user || !user.isActive) throw nonFieldError(INVALID_PASSKEY);
-  await afterResponse(c, 'Recording the login', () => recordLogin(db, user.id, now));
-  return startBrowserSession(c, user, { amr: ['hwk', 'user', 'mfa'], now });
+  const amr = ['hwk', 'user', 'mfa'] as const;
+  await recordLoginAfterResponse(c, user, amr);
+  return startBrowserSession(c, user, { amr, now });
 }
 
 export const passkeyRoutes = [
@@ -157,14 +159,16 @@ export const passkeyRoutes = [
       if (!credential || !taken.userHandle) throw fieldErrors({ response: [INVALID_PASSKEY] });
       const existing = await findPasskeys(db, user.id, MAX_PASSKEYS);
       if (existing.length >= MAX_PASSKEYS) throw nonFieldError(`You have ${MAX_PASSKEYS} passkeys: remove one first.`);
+      const name = input.name ?? `Passkey ${existing.length + 1}`;
       const [inserted] = await db.batch([
         insertPasskey(db, {
           ...credential,
           userId: user.id,
           userHandle: taken.userHandle,
-          name: input.name ?? `Passkey ${existing.length + 1}`,
+          name,
           createdAt: now,
         }),
+        auditStatement(c, { kind: 'passkey.added', actor: user, subject: user, details: { name } }, 'ifChanged'),
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       const passkey = inserted[0];
@@ -204,6 +208,11 @@ export const passkeyRoutes = [
       const db = c.var.db;
       const [deleted] = await db.batch([
         deletePasskey(db, user.id, id),
+        auditStatement(
+          c,
+          { kind: 'passkey.removed', actor: user, subject: user, details: { passkey: id } },
+          'ifChanged',
+        ),
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (deleted.length === 0) throw notFound();

@@ -5,6 +5,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import * as z from 'zod';
+import { auditStatement } from '../audit/record';
 import { passwordProblems } from '../auth/password-rules';
 import { fingerprintsMatch, hashPassword, passwordFingerprint } from '../auth/passwords';
 import { issuePasswordResetToken, TokenError, verifyPasswordResetToken } from '../auth/tokens';
@@ -74,11 +75,14 @@ export const passwordResetRoutes = [
       if (problems.length > 0) throw fieldErrors({ new_password: problems });
       // Only where the password is still the one the link names: a second use, or a race with
       // another change, finds nothing to update.
-      const [changed] = await db
-        .update(users)
-        .set({ password: await hashPassword(newPassword), tokenVersion: sql`${users.tokenVersion} + 1` })
-        .where(and(eq(users.id, user.id), eq(users.password, user.password)))
-        .returning({ id: users.id });
+      const [[changed]] = await db.batch([
+        db
+          .update(users)
+          .set({ password: await hashPassword(newPassword), tokenVersion: sql`${users.tokenVersion} + 1` })
+          .where(and(eq(users.id, user.id), eq(users.password, user.password)))
+          .returning({ id: users.id }),
+        auditStatement(c, { kind: 'password.reset', actor: user, subject: user }, 'ifChanged'),
+      ]);
       if (!changed) throw invalidLink();
       return c.json({ detail: 'Your password has been set. You may log in now.' });
     },

@@ -1,7 +1,8 @@
 /** The tutorial's sign-up: register an inactive user, then activate it with the mailed (or answered) link. */
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditStatement } from '../audit/record';
 import { unauthorizedOnTokenError } from '../auth/middleware';
 import { passwordProblems } from '../auth/password-rules';
 import { hashPassword } from '../auth/passwords';
@@ -39,11 +40,16 @@ const ACTIVATION_MAILED = 'Check your email for a link to activate your account.
 async function activate(c: Context<AppEnv>, token: string) {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('Error decoding signature.');
   const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.var.settings));
-  const activated = await c.var.db
-    .update(users)
-    .set({ isActive: true, activationJti: null })
-    .where(and(eq(users.id, claims.userId), eq(users.activationJti, claims.jti)))
-    .returning({ id: users.id });
+  const db = c.var.db;
+  const subject = { id: claims.userId };
+  const [activated] = await db.batch([
+    db
+      .update(users)
+      .set({ isActive: true, activationJti: null })
+      .where(and(eq(users.id, claims.userId), eq(users.activationJti, claims.jti)))
+      .returning({ id: users.id }),
+    auditStatement(c, { kind: 'user.activated', actor: subject, subject }, 'ifChanged'),
+  ]);
   if (activated.length === 0) throw detail(400, 'This activation link has already been used.');
   return c.json(['User Activated'], 200);
 }
@@ -89,6 +95,12 @@ export const registrationRoutes = [
             .insert(users)
             .values({ username, email, password: passwordHash, isActive: false, activationJti, activationExpiresAt })
             .returning({ id: users.id }),
+          auditStatement(c, {
+            kind: 'user.registered',
+            actor: null,
+            subject: { id: sql`last_insert_rowid()`, username },
+            details: { email },
+          }),
         ]);
       } catch (error) {
         // The unique index settles concurrent registrations of one name: one wins, the rest land here.

@@ -5,10 +5,12 @@
  * version, which ends every session too (sessions.token_version, src/db/sessions.ts). Access
  * tokens of a session carry its id (`sid`) and refresh only through it.
  */
+import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { auditStatement, eventOrigin } from '../audit/record';
 import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
 import { issueAccessToken, parseAmr, type AuthMethod, type TokenUser } from '../auth/tokens';
-import { endSession, rotateSession, startSession } from '../db/sessions';
+import { endSession, ownerOf, rotateSession, startSession } from '../db/sessions';
 import { detail, noSession } from '../drf/errors';
 import type { AppEnv } from '../env';
 import { defineRoute, type RouteInput } from '../http/route';
@@ -73,12 +75,16 @@ async function refresh(c: Context<AppEnv>) {
   if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
   const successor = newSessionSecret();
-  const refreshed = await rotateSession(c.var.db, {
-    presentedHash: await hashSessionSecret(presented),
-    nextHash: await hashSessionSecret(successor),
-    now,
-    graceSeconds: settings.sessionRotationGrace,
-  });
+  const { session: refreshed } = await rotateSession(
+    c.var.db,
+    {
+      presentedHash: await hashSessionSecret(presented),
+      nextHash: await hashSessionSecret(successor),
+      now,
+      graceSeconds: settings.sessionRotationGrace,
+    },
+    eventOrigin(c),
+  );
   if (!refreshed) throw noSession('Session has expired or has been ended.', clearedSessionCookie());
   const user = {
     id: refreshed.userId,
@@ -103,7 +109,20 @@ async function end(c: Context<AppEnv>) {
   // (c.req.path drops the trailing slash: the app answers with and without it.)
   if (!new URL(c.req.url).pathname.endsWith('/')) return c.redirect(PATH, 308);
   const presented = readSessionCookie(c);
-  if (presented !== undefined) await endSession(c.var.db, await hashSessionSecret(presented));
+  if (presented !== undefined) {
+    const db = c.var.db;
+    const hash = await hashSessionSecret(presented);
+    const owner = { id: ownerOf(hash) };
+    await db.batch([
+      // Before the deletion, which takes the cookie that names the user.
+      auditStatement(
+        c,
+        { kind: 'logout', actor: owner, subject: owner, details: { everywhere: false } },
+        sql`${owner.id} is not null`,
+      ),
+      endSession(db, hash),
+    ]);
+  }
   c.header('Set-Cookie', clearedSessionCookie());
   return c.body(null, 204);
 }

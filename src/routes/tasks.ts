@@ -7,6 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditStatement } from '../audit/record';
 import {
   inactiveCallerError,
   isOwnerOrStaff,
@@ -126,6 +127,27 @@ const changeableBy = (user: AuthUser, id: number, newOwner?: number) =>
     newOwner === undefined || newOwner === user.id ? undefined : staffNowCondition(user),
   );
 
+/**
+ * For a caller whose token says staff, the event of a write on another person's task (or of
+ * giving a task to someone else): written before the write, under the write's own condition, so
+ * that it names the owner as they were. Nothing for anyone else.
+ */
+function staffTaskEvent(
+  c: Context<AppEnv>,
+  user: AuthUser,
+  kind: 'staff.task_changed' | 'staff.task_deleted',
+  id: number,
+  newOwner?: number,
+) {
+  if (!user.isStaff) return [];
+  const othersTask = sql`(${tasks.personId} <> ${user.id} or ${newOwner ?? user.id} <> ${user.id})`;
+  const affected = sql`exists(select 1 from ${tasks} where ${and(changeableBy(user, id, newOwner), othersTask)})`;
+  const owner = sql`(select t.person_id from tasks as t where t.id = ${id})`;
+  return [
+    auditStatement(c, { kind, actor: user, subject: { id: owner }, details: { task: id, person: newOwner } }, affected),
+  ];
+}
+
 async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBody: () => Promise<TaskChanges>) {
   const input = await readBody().catch((error: unknown) =>
     error instanceof ApiError ? refuseFirst(c, user, id, error) : Promise.reject(error),
@@ -134,10 +156,11 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBo
   const changes = { title: input.title, personId: input.person, dueTo: input.due_to };
   const hasChanges = Object.values(changes).some((value) => value !== undefined);
   // One round trip: the guard tells 401, 404 and 403 apart when the guarded write touches nothing.
-  const [[guard], [updated]] = await unknownPersonIsFieldError(
+  const results = await unknownPersonIsFieldError(
     input.person,
     db.batch([
       guardRow(db, user, id),
+      ...(hasChanges ? staffTaskEvent(c, user, 'staff.task_changed', id, input.person) : []),
       hasChanges
         ? db
             .update(tasks)
@@ -147,6 +170,8 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBo
         : db.select().from(tasks).where(changeableBy(user, id)),
     ]),
   );
+  const [guard] = results[0];
+  const [updated] = results[results.length - 1] as Task[];
   if (!updated) throw refusal(guard, user, input.person) ?? notFound();
   return c.json(serializeTask(updated, c.var.settings));
 }
@@ -228,29 +253,47 @@ export const taskRoutes = [
       const person = input.person ?? user.id;
       // INSERT ... SELECT ... FROM users WHERE id = caller: nothing is written for a caller who is
       // gone or inactive, nor for another person unless D1 still says the caller is staff.
-      const [task] = await unknownPersonIsFieldError(
-        input.person,
-        db
-          .insert(tasks)
-          .select(
-            db
-              .select({
-                id: sql<number>`null`.as('id'),
-                title: sql<string>`${input.title}`.as('title'),
-                personId: sql<number>`${person}`.as('person_id'),
-                dueTo: sql<string>`${input.due_to}`.as('due_to'),
-              })
-              .from(users)
-              .where(
-                and(
-                  eq(users.id, user.id),
-                  eq(users.isActive, true),
-                  person === user.id ? undefined : staffNowCondition(user),
-                ),
+      const insert = db
+        .insert(tasks)
+        .select(
+          db
+            .select({
+              id: sql<number>`null`.as('id'),
+              title: sql<string>`${input.title}`.as('title'),
+              personId: sql<number>`${person}`.as('person_id'),
+              dueTo: sql<string>`${input.due_to}`.as('due_to'),
+            })
+            .from(users)
+            .where(
+              and(
+                eq(users.id, user.id),
+                eq(users.isActive, true),
+                person === user.id ? undefined : staffNowCondition(user),
               ),
-          )
-          .returning(),
-      );
+            ),
+        )
+        .returning();
+      const [task] =
+        person === user.id
+          ? await unknownPersonIsFieldError(input.person, insert)
+          : (
+              await unknownPersonIsFieldError(
+                input.person,
+                db.batch([
+                  insert,
+                  auditStatement(
+                    c,
+                    {
+                      kind: 'staff.task_created',
+                      actor: user,
+                      subject: { id: person },
+                      details: { title: input.title },
+                    },
+                    'ifChanged',
+                  ),
+                ]),
+              )
+            )[0];
       if (!task) {
         // Why nothing was written: read only on this error path.
         throw inactiveCallerError(await findStanding(db, user.id)) ?? permissionDenied();
@@ -283,10 +326,13 @@ export const taskRoutes = [
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
       const db = c.var.db;
-      const [[guard], [deleted]] = await db.batch([
+      const results = await db.batch([
         guardRow(db, user, id),
+        ...staffTaskEvent(c, user, 'staff.task_deleted', id),
         db.delete(tasks).where(changeableBy(user, id)).returning({ id: tasks.id }),
       ]);
+      const [guard] = results[0];
+      const [deleted] = results[results.length - 1] as { id: number }[];
       if (!deleted) throw refusal(guard, user) ?? notFound();
       return c.body(null, 204);
     },

@@ -4,6 +4,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { auditStatement } from '../audit/record';
 import { issueAccessToken, refreshHasExpired, TokenError, verifyAccessToken, type AccessClaims } from '../auth/tokens';
 import type { Settings } from '../config';
 import type { Database } from '../db/client';
@@ -113,11 +114,15 @@ export const tokenRoutes = [
     auth: 'required',
     responses: { 204: null },
     handler: async (c, { user }) => {
-      const [ended] = await c.var.db
-        .update(users)
-        .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
-        .where(eq(users.id, user.id))
-        .returning({ id: users.id });
+      const db = c.var.db;
+      const [[ended]] = await db.batch([
+        db
+          .update(users)
+          .set({ tokenVersion: sql`${users.tokenVersion} + 1` })
+          .where(eq(users.id, user.id))
+          .returning({ id: users.id }),
+        auditStatement(c, { kind: 'logout', actor: user, subject: user, details: { everywhere: true } }, 'ifChanged'),
+      ]);
       if (!ended) throw userNotFound();
       return c.body(null, 204);
     },

@@ -8,11 +8,12 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
+import { auditStatement } from '../audit/record';
 import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Settings } from '../config';
 import { users } from '../db/schema';
-import { findPasswordAndEmail, findStanding, selectUserView, userView, type UserView } from '../db/users';
+import { findPasswordAndEmail, findStanding, selectUserView, userExists, userView, type UserView } from '../db/users';
 import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type ApiError } from '../drf/errors';
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
 import { requireRecentLogin } from '../auth/recent-login';
@@ -176,14 +177,25 @@ export const userRoutes = [
         return showUser(c, user.id, user, userNotFound);
       }
       const db = c.var.db;
-      const [[changed], [updated]] = await db.batch([
+      // The events follow the update: the first is written if the update changed the row, the
+      // second if the first was written.
+      const events = [
+        ...(changes.password === undefined ? [] : [{ kind: 'password.changed' as const, actor: user, subject: user }]),
+        ...(changes.email === undefined
+          ? []
+          : [{ kind: 'email.changed' as const, actor: user, subject: user, details: { email: changes.email } }]),
+      ].map((event) => auditStatement(c, event, 'ifChanged'));
+      const results = await db.batch([
         db
           .update(users)
           .set(changes)
           .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
           .returning({ id: users.id }),
+        ...events,
         selectUserView(db, user.id, visibleTo(user)),
       ]);
+      const [changed] = results[0];
+      const [updated] = results[results.length - 1] as Awaited<ReturnType<typeof selectUserView>>;
       if (!updated) throw userNotFound();
       if (!changed) {
         // Read only on this error path: the account was deactivated, or the password changed
@@ -248,7 +260,7 @@ export const userRoutes = [
       changes.tokenVersion = sql`${users.tokenVersion} + (${loses(users.isActive, input.is_active)} or ${loses(users.isStaff, input.is_staff)})`;
       const db = c.var.db;
       const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
-      const [[changed], [shown]] = await db.batch([
+      const [[changed], , [shown]] = await db.batch([
         hasChanges
           ? db
               .update(users)
@@ -259,6 +271,12 @@ export const userRoutes = [
               .select({ id: users.id })
               .from(users)
               .where(and(eq(users.id, id), staffNowCondition(user))),
+        auditStatement(
+          c,
+          { kind: 'staff.user_changed', actor: user, subject: { id }, details: { ...input } },
+          // changes() means something only after a write.
+          hasChanges ? 'ifChanged' : sql`0`,
+        ),
         selectUserView(db, id, visibleTo(user)),
       ]);
       if (!changed || !shown) throw (await staffRefusal(c, user, id)) ?? notFound();
@@ -277,10 +295,19 @@ export const userRoutes = [
       const id = pathId();
       if (id === user.id)
         throw (await staffRefusal(c, user, id)) ?? detail(403, 'Staff cannot delete their own account.');
-      const [deleted] = await c.var.db
-        .delete(users)
-        .where(and(eq(users.id, id), staffNowCondition(user)))
-        .returning({ id: users.id });
+      const db = c.var.db;
+      const [, [deleted]] = await db.batch([
+        // Before the deletion, while the username can be read; under the deletion's own condition.
+        auditStatement(
+          c,
+          { kind: 'staff.user_deleted', actor: user, subject: { id } },
+          and(userExists(id), staffNowCondition(user)),
+        ),
+        db
+          .delete(users)
+          .where(and(eq(users.id, id), staffNowCondition(user)))
+          .returning({ id: users.id }),
+      ]);
       if (!deleted) throw (await staffRefusal(c, user, id)) ?? notFound();
       return c.body(null, 204);
     },

@@ -105,34 +105,27 @@ describe('POST /auth/password/reset/', () => {
     const user = await createUser();
     const { token } = await resetLink(`${user.username}@example.com`);
     const concurrentHash = await hashPassword('set by a concurrent request', 1);
-    // A D1 binding on which another request changes the password just before our write runs.
+    // A D1 binding on which another request changes the password just before the batch with our
+    // write runs.
+    const changeFirst = () =>
+      getDb(env.DB).update(users).set({ password: concurrentHash }).where(eq(users.id, user.id));
+    let writing = false;
     const racing = proxyD1(env.DB, {
       get(target, property) {
-        if (property !== 'prepare') return Reflect.get(target, property, target);
-        return (query: string) => {
-          const statement = target.prepare(query);
-          if (!query.startsWith('update "users" set "password"')) return statement;
-          const changeFirst = () =>
-            getDb(target).update(users).set({ password: concurrentHash }).where(eq(users.id, user.id));
-          return new Proxy(statement, {
-            get(inner, name) {
-              const value = Reflect.get(inner, name, inner);
-              if (name === 'bind') return (...args: unknown[]) => wrap(value.apply(inner, args));
-              return typeof value === 'function' ? value.bind(inner) : value;
-            },
-          });
-          function wrap(bound: D1PreparedStatement): D1PreparedStatement {
-            return new Proxy(bound, {
-              get(inner, name) {
-                const value = Reflect.get(inner, name, inner);
-                if (['all', 'raw', 'run', 'first'].includes(name as string)) {
-                  return async (...args: unknown[]) => (await changeFirst(), value.apply(inner, args));
-                }
-                return typeof value === 'function' ? value.bind(inner) : value;
-              },
-            });
-          }
-        };
+        const value = Reflect.get(target, property, target);
+        if (property === 'prepare') {
+          return (query: string) => {
+            if (query.startsWith('update "users" set "password"')) writing = true;
+            return target.prepare(query);
+          };
+        }
+        if (property === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            if (writing) await changeFirst();
+            return target.batch(statements);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
       },
     });
     const response = await callWithEnv({ DB: racing }, '/auth/password/reset/confirm/', {
