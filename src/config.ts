@@ -56,6 +56,8 @@ export interface Settings {
   readonly reauthMaxAge: number;
   /** Staff rights only for tokens whose `amr` has `mfa`. */
   readonly mfaRequiredForStaff: boolean;
+  /** Days an audit event is kept; the Cron Trigger prunes older ones. */
+  readonly auditRetentionDays: number;
 }
 
 /** wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or a boolean. */
@@ -156,6 +158,7 @@ const EMAIL_BACKENDS = ['binding', 'http', 'console'] as const;
 const EMAIL_BACKEND_PROBLEM = `must be one of ${EMAIL_BACKENDS.join(', ')}`;
 const MAIL_FROM_PROBLEM = 'must be an email address (on a domain your mail sender accepts)';
 const DELIVERY_PROBLEM = 'must be "response" or "email"';
+const RETENTION_PROBLEM = 'must be a whole number of days from 1 to 3650';
 
 const envSchema = z.object({
   JWT_ALGORITHM: text(ALGORITHM_PROBLEM, z.enum(JWT_ALGORITHMS, { error: ALGORITHM_PROBLEM }), 'HS256'),
@@ -186,6 +189,15 @@ const envSchema = z.object({
   REGISTRATION_OPEN: boolean('true'),
   REAUTH_MAX_AGE: duration('10m'),
   MFA_REQUIRED_FOR_STAFF: boolean('false'),
+  AUDIT_RETENTION_DAYS: text(
+    RETENTION_PROBLEM,
+    z
+      .string()
+      .regex(/^\d+$/, { error: RETENTION_PROBLEM })
+      .transform(Number)
+      .refine((days) => days >= 1 && days <= 3650, { error: RETENTION_PROBLEM }),
+    '90',
+  ),
 });
 
 /** Reads every setting; throws a SettingsError naming the first one that is unusable. */
@@ -231,6 +243,7 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     registrationOpen: vars.REGISTRATION_OPEN,
     reauthMaxAge: vars.REAUTH_MAX_AGE,
     mfaRequiredForStaff: vars.MFA_REQUIRED_FOR_STAFF,
+    auditRetentionDays: vars.AUDIT_RETENTION_DAYS,
   });
 }
 

@@ -1,4 +1,7 @@
-/** Worker entry point. */
+/** Worker entry point: the app, and the Cron Trigger that prunes the audit log. */
 import { createApp } from './app';
+import { scheduled } from './scheduled';
 
-export default createApp();
+const app = createApp();
+
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

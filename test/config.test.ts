@@ -46,6 +46,20 @@ describe('SESSION_ROTATION_GRACE', () => {
   });
 });
 
+describe('AUDIT_RETENTION_DAYS', () => {
+  const days = (raw: string) =>
+    parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', AUDIT_RETENTION_DAYS: raw })
+      .auditRetentionDays;
+
+  it('is a whole number of days from 1 to 3650', () => {
+    expect(days('1')).toBe(1);
+    expect(days(' 365 ')).toBe(365);
+    for (const raw of ['0', '3651', '7d', '1.5', '-3', 'forever']) {
+      expect(() => days(raw), raw).toThrow(/^AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 3650$/);
+    }
+  });
+});
+
 describe('parseSettings', () => {
   it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
     expect(parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'https://api.example.com/' })).toEqual({
@@ -69,6 +83,7 @@ describe('parseSettings', () => {
       mail: { backend: 'binding', from: 'noreply@example.com', httpUrl: undefined, apiKey: undefined },
       reauthMaxAge: 600,
       mfaRequiredForStaff: false,
+      auditRetentionDays: 90,
     });
   });
 
@@ -145,6 +160,7 @@ describe('a bad setting never reaches a client or a log with its value', () => {
     ['ACTIVATION_DELIVERY', MARKER],
     ['JWT_AUTH_HEADER_PREFIX', `a b,${MARKER} x`],
     ['JWT_SECRET', MARKER],
+    ['AUDIT_RETENTION_DAYS', MARKER],
   ])('%s = %j: the 500 and the log name the setting only', async (setting, value) => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const response = await callWithEnv({ [setting]: value }, '/');

@@ -3,6 +3,7 @@
  * src/routes/). Each is a named component: `#/components/schemas/<name>`.
  */
 import * as z from 'zod';
+import { AUDIT_KINDS } from '../db/audit';
 import { TITLE_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../drf/fields';
 
 export const components = z.registry<{ id: string; description?: string }>();
@@ -70,6 +71,26 @@ const page = (item: z.ZodType) =>
     results: z.array(item),
   });
 
+const cursorPageOf = (item: z.ZodType) =>
+  z.object({ next: absoluteUrl.nullable(), previous: absoluteUrl.nullable(), results: z.array(item) });
+
+const party = z.object({ id, username: z.string() }).nullable();
+
+const auditEvent = component(
+  'AuditEvent',
+  z.object({
+    id,
+    at: dateTime,
+    kind: z.enum(AUDIT_KINDS),
+    actor: party.meta({ description: 'Who acted; null when nobody was logged in (a failed login).' }),
+    subject: party.meta({ description: 'Whose account it concerns; the user may have been deleted since.' }),
+    request_id: z.string().meta({ description: 'The X-Request-Id of the request, as in the logs.' }),
+    ip: z.string().meta({ description: "The client's address (CF-Connecting-IP)." }),
+    user_agent: z.string().meta({ description: 'Browser and system, shortened.' }),
+    details: z.record(z.string(), z.unknown()).meta({ description: 'What changed; never a secret.' }),
+  }),
+);
+
 export const responses = {
   Task: task,
   User: user,
@@ -121,6 +142,7 @@ export const responses = {
     ),
     "The caller's live browser sessions, newest login first (at most 100).",
   ),
+  AuditEventPage: component('AuditEventPage', cursorPageOf(auditEvent)),
   PasskeyCreated: component('PasskeyCreated', z.object({ id, name: z.string(), created: dateTime })),
   WebAuthnOptions: component(
     'WebAuthnOptions',

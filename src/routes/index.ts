@@ -1,5 +1,6 @@
 /** Every route the API serves, in the order Hono matches them; the docs describe them all. */
 import type { Route } from '../http/route';
+import { auditRoutes } from './audit';
 import { docsRoutes } from './docs';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
@@ -24,6 +25,7 @@ const apiRoutes: readonly Route[] = [
   ...passwordResetRoutes,
   ...jwksRoutes,
   ...taskRoutes,
+  ...auditRoutes,
   ...userRoutes,
 ];
 

@@ -638,6 +638,46 @@ export interface paths {
         patch: operations["patchTasksId"];
         trace?: never;
     };
+    "/audit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first (staff)
+         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted). Events are kept AUDIT_RETENTION_DAYS.
+         */
+        get: operations["getAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The events of the caller's account, newest first
+         * @description Logins and failed attempts, password, email and factor changes, sessions ended, and what staff did to the account. Cursor pages; `?kind=` filters.
+         */
+        get: operations["getUsersMeEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/": {
         parameters: {
             query?: never;
@@ -788,6 +828,36 @@ export interface components {
             device_type: "singleDevice" | "multiDevice";
             backed_up: boolean;
         };
+        AuditEvent: {
+            id: number;
+            /**
+             * Format: date-time
+             * @example 2016-10-18T19:12:01Z
+             */
+            at: string;
+            /** @enum {string} */
+            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+            /** @description Who acted; null when nobody was logged in (a failed login). */
+            actor: {
+                id: number;
+                username: string;
+            } | null;
+            /** @description Whose account it concerns; the user may have been deleted since. */
+            subject: {
+                id: number;
+                username: string;
+            } | null;
+            /** @description The X-Request-Id of the request, as in the logs. */
+            request_id: string;
+            /** @description The client's address (CF-Connecting-IP). */
+            ip: string;
+            /** @description Browser and system, shortened. */
+            user_agent: string;
+            /** @description What changed; never a secret. */
+            details: {
+                [key: string]: unknown;
+            };
+        };
         TaskPage: {
             /** @description Absent with `?cursor=` (cursor pagination). */
             count?: number;
@@ -854,6 +924,11 @@ export interface components {
             /** @description The session of the token of this request. */
             current: boolean;
         }[];
+        AuditEventPage: {
+            next: string | null;
+            previous: string | null;
+            results: components["schemas"]["AuditEvent"][];
+        };
         PasskeyCreated: {
             id: number;
             name: string;
@@ -4061,6 +4136,159 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getAudit: {
+        parameters: {
+            query?: {
+                /** @description Page size: default 50, at most 1000. */
+                limit?: string;
+                /** @description The cursor of a `next` or `previous` link. */
+                cursor?: string;
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+                /** @description The id of the account the events concern (also a deleted one). */
+                subject?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getUsersMeEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size: default 50, at most 1000. */
+                limit?: string;
+                /** @description The cursor of a `next` or `previous` link. */
+                cursor?: string;
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
