@@ -67,7 +67,9 @@ const hash = await hashPassword(password);
 try {
   await withLocalD1(values['persist-to'], (db) =>
     db
-      .prepare('INSERT INTO users (username, email, password, is_active, is_staff) VALUES (?, ?, ?, 1, 1)')
+      .prepare(
+        'INSERT INTO users (username, email, password, is_active, is_staff, email_verified) VALUES (?, ?, ?, 1, 1, 1)',
+      )
       .bind(username, email, hash)
       .run(),
   );

@@ -7,6 +7,10 @@
  * different user or task already in the database, stops the import with nothing written (or,
  * with `continueOnErrors`, is left out and listed). Records already imported are left alone, so a
  * second run changes nothing.
+ *
+ * Django keeps no "email verified", and its own password reset mails any active user's address:
+ * a dump of auth.user alone keeps that, every address verified. django-allauth does keep it
+ * (`account.emailaddress`): with those records in the dump, an address is verified when one says so.
  */
 import { MAX_IMPORTED_PBKDF2_ITERATIONS } from '../src/auth/passwords.ts';
 import { parseDateTime } from '../src/drf/datetime.ts';
@@ -60,6 +64,7 @@ interface UserRow {
   isStaff: boolean;
   dateJoined: number;
   lastLogin: number | null;
+  emailVerified: boolean;
 }
 
 interface TaskRow {
@@ -77,7 +82,7 @@ interface Parsed<T> {
 }
 
 // D1 binds at most 100 values a statement. With the values written into the SQL (the --remote
-// path), a statement of 12 users or 25 tasks at their longest stays far below D1's 100 KB.
+// path), a statement of 11 users or 25 tasks at their longest stays far below D1's 100 KB.
 const MAX_BOUND_VALUES = 100;
 // The tutorial's models (Django's limits, and this service's): User.username, email and password,
 // Task.title.
@@ -170,6 +175,7 @@ function parseUser(fields: Record<string, unknown>, pk: number): Parsed<UserRow>
       isStaff: isStaff || isSuperuser,
       dateJoined: milliseconds(dateTime(fields, 'date_joined')),
       lastLogin: lastLogin === null ? null : milliseconds(dateTime(fields, 'last_login')),
+      emailVerified: false, // set by parseDump, which has read every record
     },
   };
 }
@@ -201,6 +207,8 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
   const userPks = new Set<number>();
   const tasks: Parsed<TaskRow>[] = [];
   const problems: Problem[] = [];
+  /** `<user pk> <lower-case email>` of every verified allauth address, once the dump has any. */
+  let verified: Set<string> | undefined;
   records.forEach((record: unknown, index) => {
     const where = `record ${index + 1}`;
     const { model, pk, fields } = (record ?? {}) as { model?: unknown; pk?: unknown; fields?: unknown };
@@ -210,7 +218,15 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
       const key = id(pk, '"pk"');
       if (model === 'auth.user') users.push(parseUser(fields as Record<string, unknown>, key));
       else if (model === tasksModel) tasks.push(parseTask(fields as Record<string, unknown>, key, tasksModel));
-      else fail(`its model is ${JSON.stringify(model)}, not auth.user or ${tasksModel} (see --tasks-model)`);
+      else if (model === 'account.emailaddress') {
+        const address = fields as Record<string, unknown>;
+        const owner = id(field(address, 'user'), '"user"');
+        verified ??= new Set();
+        if (flag(address, 'verified')) verified.add(`${owner} ${text(address, 'email').toLowerCase()}`);
+      } else
+        fail(
+          `its model is ${JSON.stringify(model)}, not auth.user, account.emailaddress or ${tasksModel} (see --tasks-model)`,
+        );
     } catch (error) {
       if (!(error instanceof RecordError)) throw error;
       const label = typeof model === 'string' && Number.isSafeInteger(pk) ? `${where}, ${model} ${String(pk)}` : where;
@@ -226,6 +242,9 @@ export function parseDump(json: string, tasksModel = 'tasks.task') {
       if (seen.has(row.id)) problems.push({ record: label, reason: `a second ${what} with pk ${row.id}` });
       seen.add(row.id);
     }
+  }
+  for (const { row } of users) {
+    row.emailVerified = row.email !== '' && (verified?.has(`${row.id} ${row.email.toLowerCase()}`) ?? true);
   }
   const names = new Set<string>();
   for (const { label, row } of users) {
@@ -386,9 +405,19 @@ export async function importDjangoDump(db: ImportDatabase, json: string, options
     ...inserts(
       db,
       'users',
-      ['id', 'username', 'email', 'password', 'is_active', 'is_staff', 'date_joined', 'last_login'],
+      ['id', 'username', 'email', 'password', 'is_active', 'is_staff', 'date_joined', 'last_login', 'email_verified'],
       newUsers,
-      (u) => [u.id, u.username, u.email, u.password, u.isActive ? 1 : 0, u.isStaff ? 1 : 0, u.dateJoined, u.lastLogin],
+      (u) => [
+        u.id,
+        u.username,
+        u.email,
+        u.password,
+        u.isActive ? 1 : 0,
+        u.isStaff ? 1 : 0,
+        u.dateJoined,
+        u.lastLogin,
+        u.emailVerified ? 1 : 0,
+      ],
     ),
     ...inserts(db, 'tasks', ['id', 'title', 'person_id', 'due_to'], newTasks, (t) => [
       t.id,

@@ -117,12 +117,15 @@ export async function createUser({
   isStaff = false,
   username = uniqueName(),
   passwordHash,
+  emailVerified = true,
 }: {
   password?: string;
   isActive?: boolean;
   isStaff?: boolean;
   username?: string;
   passwordHash?: string;
+  /** Whether the owner proved the address (password resets and notices go only to such). */
+  emailVerified?: boolean;
 } = {}): Promise<TestUser> {
   const [row] = await getDb(env.DB)
     .insert(users)
@@ -132,6 +135,7 @@ export async function createUser({
       password: passwordHash ?? (await hashOnce(password)),
       isActive,
       isStaff,
+      emailVerified,
     })
     .returning({ id: users.id });
   return { id: row!.id, username, password, isStaff, tokenVersion: 0 };

@@ -11,13 +11,14 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload }
 import type { Settings } from '../config';
 import { keyRing } from './keys';
 
-type TokenKind = 'access' | 'activation' | 'reset' | 'mfa';
+type TokenKind = 'access' | 'activation' | 'reset' | 'mfa' | 'email';
 
 const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
   activation: 'activation+jwt',
   reset: 'password-reset+jwt',
   mfa: 'mfa+jwt',
+  email: 'email-change+jwt',
 };
 
 /** How long the second step of a login may take. */
@@ -259,6 +260,30 @@ export async function verifyActivationToken(
 ): Promise<ActivationClaims> {
   const payload = await verify('activation', token, settings.activationExpirationDelta, settings, now);
   return { userId: payload.user_id, jti: payload.jti };
+}
+
+/**
+ * The link of an email change, mailed to the new address: it names that address, and its `jti` is
+ * stored with the user (a newer request replaces it), so it works once. Lasts as an activation link.
+ */
+export function issueEmailChangeToken(
+  userId: number,
+  email: string,
+  jti: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<string> {
+  return sign('email', { user_id: userId, email }, userId, settings.activationExpirationDelta, settings, now, jti);
+}
+
+export async function verifyEmailChangeToken(
+  token: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<{ userId: number; email: string; jti: string }> {
+  const payload = await verify('email', token, settings.activationExpirationDelta, settings, now);
+  if (typeof payload.email !== 'string') throw new TokenError('invalid');
+  return { userId: payload.user_id, email: payload.email, jti: payload.jti };
 }
 
 /** True when a token first issued at `origIat` may no longer be refreshed. */

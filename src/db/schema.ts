@@ -36,6 +36,15 @@ export const users = sqliteTable(
      * every change of factors (afterFactorChange in src/db/mfa.ts), so a login reads no other table.
      */
     mfaEnabled: integer({ mode: 'boolean' }).notNull().default(false),
+    /**
+     * Whether the owner proved the address is theirs: an activation link opened from the mail, a
+     * confirmed change. Password resets are mailed only to verified addresses.
+     */
+    emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
+    /** The `jti` of the one email change link that may still change the address; cleared once used. */
+    emailChangeJti: text(),
+    /** The address that link would set (shown to the user until then). */
+    pendingEmail: text(),
   },
   // Password reset, resend and re-registration find accounts by email, case-insensitively.
   (table) => [index('users_email_lower_idx').on(sql`lower(${table.email})`)],

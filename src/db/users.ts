@@ -32,6 +32,13 @@ export const findLoginUser = (db: Database, username: string) =>
 export const findPasswordAndEmail = (db: Database, id: number) =>
   db.query.users.findFirst({ columns: { password: true, email: true }, where: eq(users.id, id) });
 
+/** Where a security notice goes: the address, if its owner verified it. */
+export const findNoticeAddress = (db: Database, id: number) =>
+  db.query.users.findFirst({
+    columns: { username: true, email: true, emailVerified: true },
+    where: eq(users.id, id),
+  });
+
 /** The caller's standing as D1 has it now (no row: the user is gone). */
 export const findStanding = (db: Database, id: number) =>
   db.query.users.findFirst({ columns: { isActive: true, isStaff: true }, where: eq(users.id, id) });
@@ -65,6 +72,12 @@ export function userView(visible: Visibility) {
     id: users.id,
     username: users.username,
     email: sql<string | null>`case when ${visible.email} then users.email end`.as('visible_email'),
+    emailVerified: sql<number | null>`case when ${visible.email} then users.email_verified end`.as(
+      'visible_email_verified',
+    ),
+    pendingEmail: sql<string | null>`case when ${visible.email} then users.pending_email end`.as(
+      'visible_pending_email',
+    ),
     isActive: sql<number | null>`case when ${visible.accountState} then users.is_active end`.as('visible_is_active'),
     isStaff: sql<number | null>`case when ${visible.accountState} then users.is_staff end`.as('visible_is_staff'),
     taskIds:
@@ -78,6 +91,8 @@ export type UserView = {
   id: number;
   username: string;
   email: string | null;
+  emailVerified: number | null;
+  pendingEmail: string | null;
   isActive: number | null;
   isStaff: number | null;
   taskIds: string;
@@ -126,13 +141,18 @@ export const renewActivation = (
     .returning({ id: users.id, username: users.username, email: users.email });
 
 /**
- * The active accounts of `email` (emails are not unique) that have a usable password (Django's
- * `!...` marks one that is not), with what a reset link needs.
+ * The active accounts of `email` (emails are not unique) whose owner verified it and that have a
+ * usable password (Django's `!...` marks one that is not), with what a reset link needs.
  */
 export const findActiveByEmail = (db: Database, email: string) =>
   db.query.users.findMany({
     columns: { id: true, username: true, email: true, password: true },
-    where: and(emailIs(email), eq(users.isActive, true), sql`${users.password} not like '!%'`),
+    where: and(
+      emailIs(email),
+      eq(users.isActive, true),
+      eq(users.emailVerified, true),
+      sql`${users.password} not like '!%'`,
+    ),
   });
 
 /** What confirming a password reset needs of the user a link names. */

@@ -13,8 +13,8 @@ export interface Mail {
   subject: string;
   text: string;
   html: string;
-  /** The one link the mail carries: the console backend logs it, and nothing else. */
-  link: string;
+  /** The one link the mail carries, if any: the console backend logs it, and nothing else. */
+  link?: string;
 }
 
 /** A mail provider that refused a message. */
@@ -45,12 +45,22 @@ const backends: Record<Settings['mail']['backend'], Send> = {
   },
 };
 
-/** Sends `mail` once the response is on its way (see afterResponse). */
-export function sendAfterResponse(c: Context<AppEnv>, mail: Mail): Promise<void> {
+/** Sends `mail` now, through EMAIL_BACKEND: for work that already runs after the response. */
+export const sendNow = (c: Context<AppEnv>, mail: Mail) =>
+  backends[c.var.settings.mail.backend](mail, c.var.settings, c.env);
+
+/** Sends the mail `compose` gives (none: nothing to send) once the response is on its way (see afterResponse). */
+export function sendAfterResponse(
+  c: Context<AppEnv>,
+  compose: Mail | (() => Promise<Mail | undefined>),
+): Promise<void> {
   return afterResponse(
     c,
     'Sending mail',
-    () => backends[c.var.settings.mail.backend](mail, c.var.settings, c.env),
+    async () => {
+      const mail = typeof compose === 'function' ? await compose() : compose;
+      if (mail) await sendNow(c, mail);
+    },
     // The provider's status only: never the address, the link or the body.
     (error) => (error instanceof MailError ? error.message : error instanceof Error ? error.name : typeof error),
   );

@@ -28,6 +28,14 @@ const user = component(
     url: absoluteUrl,
     username: z.string().max(USERNAME_MAX_LENGTH),
     email: z.string().optional().meta({ description: 'Only shown to the user itself and to staff.' }),
+    email_verified: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Shown with `email`: the owner proved the address (password resets go only to such).' }),
+    pending_email: z
+      .string()
+      .optional()
+      .meta({ description: 'Shown with `email`, while a change waits for the link mailed to this address.' }),
     is_active: z.boolean().optional().meta({ description: 'Only shown to staff.' }),
     is_staff: z.boolean().optional().meta({ description: 'Only shown to staff.' }),
     tasks: z.array(id),

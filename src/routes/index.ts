@@ -2,6 +2,7 @@
 import type { Route } from '../http/route';
 import { auditRoutes } from './audit';
 import { docsRoutes } from './docs';
+import { emailChangeRoutes } from './email-change';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
 import { mySessionRoutes } from './my-sessions';
@@ -23,6 +24,7 @@ const apiRoutes: readonly Route[] = [
   ...mfaRoutes,
   ...passkeyRoutes,
   ...passwordResetRoutes,
+  ...emailChangeRoutes,
   ...jwksRoutes,
   ...taskRoutes,
   ...auditRoutes,

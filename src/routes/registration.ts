@@ -45,7 +45,12 @@ async function activate(c: Context<AppEnv>, token: string) {
   const [activated] = await db.batch([
     db
       .update(users)
-      .set({ isActive: true, activationJti: null })
+      // A link that was mailed proves the address; one in the registration's answer does not.
+      .set({
+        isActive: true,
+        activationJti: null,
+        ...(c.var.settings.activationDelivery === 'email' ? { emailVerified: true } : {}),
+      })
       .where(and(eq(users.id, claims.userId), eq(users.activationJti, claims.jti)))
       .returning({ id: users.id }),
     auditStatement(c, { kind: 'user.activated', actor: subject, subject }, 'ifChanged'),

@@ -9,6 +9,7 @@ import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
 import { auditStatement } from '../audit/record';
+import { issueEmailChangeToken } from '../auth/tokens';
 import { passwordProblems } from '../auth/password-rules';
 import { hashPassword, UnsupportedPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Settings } from '../config';
@@ -18,12 +19,16 @@ import { detail, fieldErrors, notFound, permissionDenied, userNotFound, type Api
 import { inactiveCallerError, isStaffNow, staffNowCondition, visibleTo } from '../auth/permissions';
 import { requireRecentLogin } from '../auth/recent-login';
 import { booleanField, emailField, passwordField } from '../drf/fields';
+import type { AuditEntry } from '../db/audit';
 import { countUsers } from '../db/counts';
 import { cursorPage, cursorQuery, cursorRows, decodeCursor } from '../drf/cursor-pagination';
 import { orderingQuery } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
 import type { AppEnv, AuthUser } from '../env';
 import { defineRoute } from '../http/route';
+import { sendAfterResponse } from '../mail/mailer';
+import { emailChangeMail } from '../mail/messages';
+import { noticeAfterResponse } from '../mail/notices';
 import { fetchPage, pageResponse } from './list-page';
 
 const userListQuery = z.object({
@@ -37,6 +42,10 @@ const userPatchInput = z.object({
   password: passwordField().optional(),
   current_password: passwordField().optional(),
 });
+
+type UserChanges = Partial<
+  Pick<typeof users.$inferInsert, 'email' | 'password' | 'emailVerified' | 'pendingEmail' | 'emailChangeJti'>
+> & { tokenVersion?: SQL };
 
 const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staff: booleanField().optional() });
 
@@ -61,7 +70,13 @@ function serializeUser(user: UserView, settings: Settings) {
     id: user.id,
     url: `${settings.siteUrl}/users/${user.id}/`,
     username: user.username,
-    ...(user.email === null ? {} : { email: user.email }),
+    ...(user.email === null
+      ? {}
+      : {
+          email: user.email,
+          email_verified: Boolean(user.emailVerified),
+          ...(user.pendingEmail === null ? {} : { pending_email: user.pendingEmail }),
+        }),
     ...(user.isActive === null ? {} : { is_active: Boolean(user.isActive), is_staff: Boolean(user.isStaff) }),
     tasks: JSON.parse(user.taskIds) as number[],
   };
@@ -158,40 +173,53 @@ export const userRoutes = [
     tag: 'users',
     summary: "Change the caller's email or password",
     description:
-      'A new `password` needs `current_password`; it ends every refresh chain, as logout does. Either change needs a recent login (403 `reauth_required`).',
+      'A new `password` needs `current_password`; it ends every refresh chain, as logout does. With ACTIVATION_DELIVERY=email, a new `email` is only `pending_email` until the link mailed there is confirmed (POST /auth/email/confirm/); the old address gets a notice. Otherwise it changes at once, unverified. Either change needs a recent login (403 `reauth_required`).',
     auth: 'required',
     body: userPatchInput,
     responses: { 200: 'User', 403: 'Detail' },
     handler: async (c, { user, body }) => {
+      const settings = c.var.settings;
       const input = await body();
-      if (input.email !== undefined || input.password !== undefined) requireRecentLogin(user, c.var.settings);
-      const changes: { email?: string; password?: string; tokenVersion?: SQL } = { email: input.email };
+      if (input.email === undefined && input.password === undefined) return showUser(c, user.id, user, userNotFound);
+      requireRecentLogin(user, settings);
+      const db = c.var.db;
+      const changes: UserChanges = {};
+      const events: AuditEntry[] = [];
       let guard: SQL | undefined;
       if (input.password !== undefined) {
         const { verifiedHash, hash } = await newPasswordHash(c, user, { ...input, password: input.password });
         changes.password = hash;
         changes.tokenVersion = sql`${users.tokenVersion} + 1`;
         guard = eq(users.password, verifiedHash);
+        events.push({ kind: 'password.changed', actor: user, subject: user });
       }
-      if (changes.email === undefined && changes.password === undefined) {
-        return showUser(c, user.id, user, userNotFound);
+      const confirmByMail = input.email !== undefined && settings.activationDelivery === 'email';
+      const emailChangeJti = confirmByMail ? crypto.randomUUID() : undefined;
+      if (input.email !== undefined) {
+        if (confirmByMail) {
+          // A newer request replaces the jti: only the latest link works.
+          Object.assign(changes, { pendingEmail: input.email, emailChangeJti });
+          events.push({ kind: 'email.change_requested', actor: user, subject: user, details: { email: input.email } });
+        } else {
+          // The tutorial's way: at once, and not verified (nobody proved the address).
+          Object.assign(changes, {
+            email: input.email,
+            emailVerified: false,
+            pendingEmail: null,
+            emailChangeJti: null,
+          });
+          events.push({ kind: 'email.changed', actor: user, subject: user, details: { email: input.email } });
+        }
       }
-      const db = c.var.db;
       // The events follow the update: the first is written if the update changed the row, the
       // second if the first was written.
-      const events = [
-        ...(changes.password === undefined ? [] : [{ kind: 'password.changed' as const, actor: user, subject: user }]),
-        ...(changes.email === undefined
-          ? []
-          : [{ kind: 'email.changed' as const, actor: user, subject: user, details: { email: changes.email } }]),
-      ].map((event) => auditStatement(c, event, 'ifChanged'));
       const results = await db.batch([
         db
           .update(users)
           .set(changes)
           .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
           .returning({ id: users.id }),
-        ...events,
+        ...events.map((event) => auditStatement(c, event, 'ifChanged')),
         selectUserView(db, user.id, visibleTo(user)),
       ]);
       const [changed] = results[0];
@@ -203,6 +231,16 @@ export const userRoutes = [
         const refused = inactiveCallerError(await findStanding(db, user.id));
         if (refused) throw refused;
         throw fieldErrors({ current_password: [WRONG_CURRENT_PASSWORD] });
+      }
+      if (input.password !== undefined) await noticeAfterResponse(c, user.id, 'password.changed');
+      if (input.email !== undefined && emailChangeJti !== undefined) {
+        const token = await issueEmailChangeToken(user.id, input.email, emailChangeJti, settings);
+        const link = `${settings.siteUrl}/app/email/confirm/${token}`;
+        await sendAfterResponse(
+          c,
+          emailChangeMail(input.email, user.username, link, settings.activationExpirationDelta),
+        );
+        await noticeAfterResponse(c, user.id, 'email.change_requested', input.email);
       }
       return c.json(serializeUser(updated, c.var.settings));
     },

@@ -116,7 +116,7 @@ describe('importing a Django dump', () => {
       ['{"model": "auth.user"}', 'The file is not a dumpdata list'],
       [
         JSON.stringify([{ model: 'auth.group', pk: 1, fields: { name: 'x' } }]),
-        'record 1, auth.group 1: its model is "auth.group", not auth.user or tasks.task (see --tasks-model)',
+        'record 1, auth.group 1: its model is "auth.group", not auth.user, account.emailaddress or tasks.task (see --tasks-model)',
       ],
       [
         JSON.stringify([{ model: 'auth.user', pk: 1000, fields: { username: 'x' } }]),
@@ -299,5 +299,43 @@ describe('importing a Django dump', () => {
     );
     const report = await importDjangoDump(db, relabelled, { tasksModel: 'todo.item' });
     expect(report.tasks.added).toBe(1);
+  });
+
+  it("keeps what the data says of email addresses: Django's own (usable by its reset), or django-allauth's verified flags", async () => {
+    const verifiedOf = async (username: string) =>
+      (await db
+        .prepare('SELECT email_verified FROM users WHERE username = ?')
+        .bind(username)
+        .first<{ email_verified: number }>())!.email_verified;
+    await importDjangoDump(db, JSON.stringify(userDump(90101, 'plain_django')));
+    expect(await verifiedOf('plain_django')).toBe(1);
+    const withAllauth = [
+      ...userDump(90102, 'allauth_yes'),
+      ...userDump(90103, 'allauth_no').slice(0, 1),
+      ...userDump(90104, 'allauth_other').slice(0, 1),
+      {
+        model: 'account.emailaddress',
+        pk: 1,
+        fields: { user: 90102, email: 'ALLAUTH_YES@example.com', verified: true, primary: true },
+      },
+      {
+        model: 'account.emailaddress',
+        pk: 2,
+        fields: { user: 90103, email: 'allauth_no@example.com', verified: false, primary: true },
+      },
+      // Verified, but not the address the user has now.
+      {
+        model: 'account.emailaddress',
+        pk: 3,
+        fields: { user: 90104, email: 'old@example.com', verified: true, primary: false },
+      },
+    ];
+    const report = await importDjangoDump(db, JSON.stringify(withAllauth));
+    expect(report.skipped).toEqual([]);
+    expect([
+      await verifiedOf('allauth_yes'),
+      await verifiedOf('allauth_no'),
+      await verifiedOf('allauth_other'),
+    ]).toEqual([1, 0, 0]);
   });
 });

@@ -16,6 +16,7 @@ describe('PATCH /users/<id>/', () => {
       url: `${SITE_URL}/users/${user.id}/`,
       username: user.username,
       email: `${user.username}@example.com`,
+      email_verified: true,
       is_active: false,
       is_staff: false,
       tasks: [],

@@ -48,6 +48,7 @@ describe('GET /users/<id>/', () => {
       url: `${SITE_URL}/users/${owner.id}/`,
       username: owner.username,
       email: `${owner.username}@example.com`,
+      email_verified: true,
       tasks: [],
     };
     const asOwner = await send('GET', `/users/${owner.id}/`, { token: owner.token });
@@ -128,6 +129,7 @@ describe('/users/me/', () => {
       url: `${SITE_URL}/users/${user.id}/`,
       username: user.username,
       email: `${user.username}@example.com`,
+      email_verified: true,
       tasks: [],
     });
     const anonymous = await call('/users/me/');

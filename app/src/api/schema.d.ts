@@ -577,6 +577,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/email/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a new email address with the link mailed to it
+         * @description Body `{"token"}`, from `SITE_URL/app/email/confirm/<token>`. The address becomes the one the link names, verified; the link then stops working, as do older ones.
+         */
+        post: operations["postAuthEmailConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -711,7 +731,7 @@ export interface paths {
         head?: never;
         /**
          * Change the caller's email or password
-         * @description A new `password` needs `current_password`; it ends every refresh chain, as logout does. Either change needs a recent login (403 `reauth_required`).
+         * @description A new `password` needs `current_password`; it ends every refresh chain, as logout does. With ACTIVATION_DELIVERY=email, a new `email` is only `pending_email` until the link mailed there is confirmed (POST /auth/email/confirm/); the old address gets a notice. Otherwise it changes at once, unverified. Either change needs a recent login (403 `reauth_required`).
          */
         patch: operations["patchUsersMe"];
         trace?: never;
@@ -798,6 +818,10 @@ export interface components {
             username: string;
             /** @description Only shown to the user itself and to staff. */
             email?: string;
+            /** @description Shown with `email`: the owner proved the address (password resets go only to such). */
+            email_verified?: boolean;
+            /** @description Shown with `email`, while a change waits for the link mailed to this address. */
+            pending_email?: string;
             /** @description Only shown to staff. */
             is_active?: boolean;
             /** @description Only shown to staff. */
@@ -3550,6 +3574,83 @@ export interface operations {
                 "multipart/form-data": {
                     token: string;
                     new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postAuthEmailConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                };
+                "multipart/form-data": {
+                    token: string;
                 };
             };
         };
