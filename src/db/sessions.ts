@@ -7,7 +7,7 @@ import { and, desc, eq, gt, inArray, isNull, lte, ne, or, sql, type SQL } from '
 import { alias } from 'drizzle-orm/sqlite-core';
 import { insertEvent, type EventOrigin } from './audit';
 import type { Database } from './client';
-import { sessions, users } from './schema';
+import { auditEvents, sessions, users } from './schema';
 
 /**
  * Expired rows deleted by each login and refresh, oldest first through the index. A refresh adds
@@ -121,13 +121,14 @@ export interface Refreshed {
  * it; answer the session's user if the session is live (nothing when the refresh fails); and when
  * nothing answers (a rotated cookie past the grace, an expired or revoked session), delete the
  * whole family, the successor just stored included, so a stolen copy and its owner's cookie both
- * stop working. A rotated cookie presented again is also recorded (`session.reuse_detected`).
+ * stop working. A rotated cookie presented again is also recorded (`session.reuse_detected`), and
+ * `reuseOf` is then the user whose session it was.
  */
 export async function rotateSession(
   db: Database,
   rotation: Rotation,
   origin: EventOrigin,
-): Promise<{ session: Refreshed | undefined; reuseDetected: boolean }> {
+): Promise<{ session: Refreshed | undefined; reuseOf: number | undefined }> {
   const { presentedHash, nextHash, now } = rotation;
   const storeSuccessor = db.insert(sessions).select(
     db
@@ -187,7 +188,7 @@ export async function rotateSession(
     { kind: 'session.reuse_detected', actor: null, subject: owner },
     reused,
     now,
-  );
+  ).returning({ userId: auditEvents.subjectId });
   const [, , [row], reuse] = await db.batch([
     storeSuccessor,
     linkToSuccessor,
@@ -196,7 +197,7 @@ export async function rotateSession(
     endFamilyUnanswered,
     pruneExpired(db, now),
   ]);
-  return { session: row && { ...row, rotated: row.rotated === 1 }, reuseDetected: reuse.meta.changes > 0 };
+  return { session: row && { ...row, rotated: row.rotated === 1 }, reuseOf: reuse[0]?.userId ?? undefined };
 }
 
 /** The user of the cookie whose hash is `secretHash`, in SQL (null for no such cookie). */

@@ -45,6 +45,7 @@ import type { AppEnv } from '../env';
 import { throttle } from '../http/rate-limit';
 import { defineRoute } from '../http/route';
 import { MAX_TOKEN_LENGTH } from '../limits';
+import { noticeAfterResponse } from '../mail/notices';
 import { activeAccount } from './account';
 import { recordLoginAfterResponse } from './credentials';
 import { startBrowserSession } from './sessions';
@@ -168,6 +169,7 @@ export const mfaRoutes = [
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (confirmed.length === 0) throw nonFieldError('The enrolment was replaced: start again.');
+      await noticeAfterResponse(c, user.id, 'factor.added', 'An authenticator app');
       return c.json({ recovery_codes: codes });
     },
   }),
@@ -190,6 +192,7 @@ export const mfaRoutes = [
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (deleted.length === 0) throw notFound();
+      await noticeAfterResponse(c, user.id, 'factor.removed', 'The authenticator app');
       return c.body(null, 204);
     },
   }),
@@ -366,6 +369,7 @@ export const mfaRoutes = [
         auditStatement(c, { kind: 'staff.factors_removed', actor: user, subject: { id } }, 'ifChanged'),
       ]);
       if (ended.length === 0) throw (await staffRefusal(c, user, id)) ?? notFound();
+      await noticeAfterResponse(c, id, 'factor.removed', 'Every second factor and passkey (by staff)');
       return c.body(null, 204);
     },
   }),

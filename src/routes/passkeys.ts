@@ -36,6 +36,7 @@ import { charField } from '../drf/fields';
 import type { AppEnv } from '../env';
 import { defineRoute } from '../http/route';
 import { checkOrigin } from '../http/trusted-origin';
+import { noticeAfterResponse } from '../mail/notices';
 import { activeAccount } from './account';
 import { recordLoginAfterResponse } from './credentials';
 import { startBrowserSession } from './sessions';
@@ -173,6 +174,7 @@ export const passkeyRoutes = [
       ]);
       const passkey = inserted[0];
       if (!passkey) throw fieldErrors({ response: ['This passkey is already registered.'] });
+      await noticeAfterResponse(c, user.id, 'factor.added', `A passkey ("${passkey.name}")`);
       return c.json({ id: passkey.id, name: passkey.name, created: passkey.createdAt.toISOString() }, 201);
     },
   }),
@@ -216,6 +218,7 @@ export const passkeyRoutes = [
         ...afterFactorChange(db, user.id, user.sessionId),
       ]);
       if (deleted.length === 0) throw notFound();
+      await noticeAfterResponse(c, user.id, 'factor.removed', 'A passkey');
       return c.body(null, 204);
     },
   }),

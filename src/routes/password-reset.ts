@@ -18,6 +18,7 @@ import { defineRoute } from '../http/route';
 import { MAX_TOKEN_LENGTH } from '../limits';
 import { sendAfterResponse } from '../mail/mailer';
 import { passwordResetMail } from '../mail/messages';
+import { noticeAfterResponse } from '../mail/notices';
 
 const REQUEST_ANSWER = 'If an account uses that email, a link to reset its password is on its way.';
 const INVALID_LINK = 'The password reset link was invalid, possibly because it has already been used.';
@@ -84,6 +85,7 @@ export const passwordResetRoutes = [
         auditStatement(c, { kind: 'password.reset', actor: user, subject: user }, 'ifChanged'),
       ]);
       if (!changed) throw invalidLink();
+      await noticeAfterResponse(c, user.id, 'password.changed');
       return c.json({ detail: 'Your password has been set. You may log in now.' });
     },
   }),

@@ -16,6 +16,7 @@ import type { AppEnv } from '../env';
 import { defineRoute, type RouteInput } from '../http/route';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
 import { checkOrigin } from '../http/trusted-origin';
+import { noticeAfterResponse } from '../mail/notices';
 import { shortUserAgent } from '../http/user-agent';
 import { credentialsBody, logIn, mfaRequired } from './credentials';
 
@@ -75,7 +76,7 @@ async function refresh(c: Context<AppEnv>) {
   if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
   const successor = newSessionSecret();
-  const { session: refreshed } = await rotateSession(
+  const { session: refreshed, reuseOf } = await rotateSession(
     c.var.db,
     {
       presentedHash: await hashSessionSecret(presented),
@@ -85,6 +86,7 @@ async function refresh(c: Context<AppEnv>) {
     },
     eventOrigin(c),
   );
+  if (reuseOf !== undefined) await noticeAfterResponse(c, reuseOf, 'session.reuse_detected');
   if (!refreshed) throw noSession('Session has expired or has been ended.', clearedSessionCookie());
   const user = {
     id: refreshed.userId,
