@@ -62,6 +62,17 @@ export const emailChangeMail = (to: string, username: string, link: string, life
     link,
   );
 
+export const emailVerifyMail = (to: string, username: string, link: string, lifetime: number) =>
+  linkMail(
+    to,
+    'Verify your email address',
+    {
+      before: `Hello ${username}, open this link to confirm this is your account's email address:`,
+      after: `The link works once and expires in ${humanDuration(lifetime)}. Password reset links go only to a verified address. If you did not ask for this, ignore this mail.`,
+    },
+    link,
+  );
+
 /** What each security notice says happened (SPEC.md: "Security notices by mail"). */
 const NOTICES: Record<
   'password.changed' | 'email.change_requested' | 'factor.added' | 'factor.removed' | 'session.reuse_detected',

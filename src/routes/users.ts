@@ -4,7 +4,8 @@
  * caller; staff activate, deactivate, promote, demote and delete users. Registration stays at
  * /api-register/, so there is no public user creation here.
  */
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, ne, sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import * as z from 'zod';
@@ -43,9 +44,15 @@ const userPatchInput = z.object({
   current_password: passwordField().optional(),
 });
 
-type UserChanges = Partial<
-  Pick<typeof users.$inferInsert, 'email' | 'password' | 'emailVerified' | 'pendingEmail' | 'emailChangeJti'>
-> & { tokenVersion?: SQL };
+/** What PATCH /users/me/ writes: values, or SQL over the row as it was. */
+type UserChanges = {
+  email?: string;
+  password?: string;
+  tokenVersion?: SQL;
+  emailVerified?: SQL;
+  pendingEmail?: SQL;
+  emailChangeJti?: SQL;
+};
 
 const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staff: booleanField().optional() });
 
@@ -179,53 +186,71 @@ export const userRoutes = [
     responses: { 200: 'User', 403: 'Detail' },
     handler: async (c, { user, body }) => {
       const settings = c.var.settings;
+      const db = c.var.db;
       const input = await body();
       if (input.email === undefined && input.password === undefined) return showUser(c, user.id, user, userNotFound);
       requireRecentLogin(user, settings);
-      const db = c.var.db;
       const changes: UserChanges = {};
-      const events: AuditEntry[] = [];
       let guard: SQL | undefined;
       if (input.password !== undefined) {
         const { verifiedHash, hash } = await newPasswordHash(c, user, { ...input, password: input.password });
         changes.password = hash;
         changes.tokenVersion = sql`${users.tokenVersion} + 1`;
         guard = eq(users.password, verifiedHash);
-        events.push({ kind: 'password.changed', actor: user, subject: user });
       }
-      const confirmByMail = input.email !== undefined && settings.activationDelivery === 'email';
-      const emailChangeJti = confirmByMail ? crypto.randomUUID() : undefined;
-      if (input.email !== undefined) {
-        if (confirmByMail) {
+      const writable = and(eq(users.id, user.id), eq(users.isActive, true), guard);
+      const address = input.email;
+      const emailChangeJti =
+        address !== undefined && settings.activationDelivery === 'email' ? crypto.randomUUID() : undefined;
+      let emailEvent: AuditEntry | undefined;
+      if (address !== undefined) {
+        // The profile form sends the address with every save: the one the account has is no
+        // change (it would otherwise lose its verification, or mail a link to itself). SET reads
+        // the row as it was.
+        const ifNew = (value: unknown, column: SQLiteColumn) =>
+          sql`case when ${users.email} <> ${address} then ${value} else ${column} end`;
+        if (emailChangeJti !== undefined) {
           // A newer request replaces the jti: only the latest link works.
-          Object.assign(changes, { pendingEmail: input.email, emailChangeJti });
-          events.push({ kind: 'email.change_requested', actor: user, subject: user, details: { email: input.email } });
+          changes.pendingEmail = ifNew(address, users.pendingEmail);
+          changes.emailChangeJti = ifNew(emailChangeJti, users.emailChangeJti);
+          emailEvent = { kind: 'email.change_requested', actor: user, subject: user, details: { email: address } };
         } else {
           // The tutorial's way: at once, and not verified (nobody proved the address).
-          Object.assign(changes, {
-            email: input.email,
-            emailVerified: false,
-            pendingEmail: null,
-            emailChangeJti: null,
-          });
-          events.push({ kind: 'email.changed', actor: user, subject: user, details: { email: input.email } });
+          changes.email = address;
+          changes.emailVerified = ifNew(0, users.emailVerified);
+          changes.pendingEmail = ifNew(null, users.pendingEmail);
+          changes.emailChangeJti = ifNew(null, users.emailChangeJti);
+          emailEvent = { kind: 'email.changed', actor: user, subject: user, details: { email: address } };
         }
       }
-      // The events follow the update: the first is written if the update changed the row, the
-      // second if the first was written.
-      const results = await db.batch([
-        db
-          .update(users)
-          .set(changes)
-          .where(and(eq(users.id, user.id), eq(users.isActive, true), guard))
-          .returning({ id: users.id }),
-        ...events.map((event) => auditStatement(c, event, 'ifChanged')),
+      // The email's event goes before the update, under the update's condition and only for a new
+      // address; the password's follows it, written if the update changed the row.
+      const update = db
+        .update(users)
+        .set(changes)
+        .where(writable)
+        .returning({ id: users.id, emailChangeJti: users.emailChangeJti });
+      const statements: BatchItem<'sqlite'>[] = [
+        ...(emailEvent
+          ? [
+              auditStatement(
+                c,
+                emailEvent,
+                sql`exists(select 1 from ${users} where ${and(writable, ne(users.email, address!))})`,
+              ),
+            ]
+          : []),
+        update,
+        ...(input.password === undefined
+          ? []
+          : [auditStatement(c, { kind: 'password.changed', actor: user, subject: user }, 'ifChanged')]),
         selectUserView(db, user.id, visibleTo(user)),
-      ]);
-      const [changed] = results[0];
+      ];
+      const results = await db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+      const [written] = results[emailEvent ? 1 : 0] as Awaited<typeof update>;
       const [updated] = results[results.length - 1] as Awaited<ReturnType<typeof selectUserView>>;
       if (!updated) throw userNotFound();
-      if (!changed) {
+      if (!written) {
         // Read only on this error path: the account was deactivated, or the password changed
         // between our check and our write (the verified one is no longer current).
         const refused = inactiveCallerError(await findStanding(db, user.id));
@@ -233,14 +258,12 @@ export const userRoutes = [
         throw fieldErrors({ current_password: [WRONG_CURRENT_PASSWORD] });
       }
       if (input.password !== undefined) await noticeAfterResponse(c, user.id, 'password.changed');
-      if (input.email !== undefined && emailChangeJti !== undefined) {
-        const token = await issueEmailChangeToken(user.id, input.email, emailChangeJti, settings);
+      // The jti is ours only when the address was a new one.
+      if (address !== undefined && emailChangeJti !== undefined && written.emailChangeJti === emailChangeJti) {
+        const token = await issueEmailChangeToken(user.id, address, emailChangeJti, settings);
         const link = `${settings.siteUrl}/app/email/confirm/${token}`;
-        await sendAfterResponse(
-          c,
-          emailChangeMail(input.email, user.username, link, settings.activationExpirationDelta),
-        );
-        await noticeAfterResponse(c, user.id, 'email.change_requested', input.email);
+        await sendAfterResponse(c, emailChangeMail(address, user.username, link, settings.activationExpirationDelta));
+        await noticeAfterResponse(c, user.id, 'email.change_requested', address);
       }
       return c.json(serializeUser(updated, c.var.settings));
     },

@@ -175,8 +175,8 @@ describe('events written with the change they record', () => {
     expect(changed.status).toBe(200);
     const events = await eventsOf(user.id);
     expect(events.map((event) => [event.kind, JSON.parse(event.details)])).toEqual([
-      ['password.changed', {}],
       ['email.changed', { email: 'new@example.com' }],
+      ['password.changed', {}],
     ]);
     const emailOnly = await send('PATCH', '/users/me/', {
       token: await nextToken(user),

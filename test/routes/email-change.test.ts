@@ -93,7 +93,7 @@ describe('an email change with mail delivery on', () => {
     const [, , token] = linkIn(sent[0]!);
     const confirmed = await confirm(token!);
     expect(confirmed.status).toBe(200);
-    expect(await confirmed.json()).toEqual({ detail: 'Your email address has been changed.' });
+    expect(await confirmed.json()).toEqual({ detail: 'Your email address is confirmed.' });
     const shown = await me(user.token);
     expect(shown).toMatchObject({ email: 'confirmed@example.com', email_verified: true });
     expect(shown).not.toHaveProperty('pending_email');
@@ -175,6 +175,21 @@ describe('an email change in the tutorial mode (ACTIVATION_DELIVERY=response)', 
 });
 
 describe('verified addresses', () => {
+  it('sending the address the account already has changes nothing, in either mode', async () => {
+    const user = await createUserWithToken();
+    const sent = recordMail();
+    for (const mode of [EMAIL_MODE, {}]) {
+      const response = await request(mode, 'PATCH', '/users/me/', {
+        token: user.token,
+        body: { email: `${user.username}@example.com` },
+      });
+      expect(await response.json()).toMatchObject({ email_verified: true });
+    }
+    expect(sent).toEqual([]);
+    expect((await row(user.id)).emailChangeJti).toBeNull();
+    expect(await getDb(env.DB).select().from(auditEvents).where(eq(auditEvents.subjectId, user.id))).toEqual([]);
+  });
+
   it('the password reset mails only a verified address, with the same answer', async () => {
     const verified = await createUser();
     const unverified = await createUser({ emailVerified: false });
@@ -202,6 +217,46 @@ describe('verified addresses', () => {
       expect((await request(mode, 'POST', '/api-activate/', { body: { token } })).status).toBe(200);
       expect((await row(user.id)).emailVerified).toBe(expected);
     }
+  });
+});
+
+describe('verifying the current address (POST /auth/email/verify/)', () => {
+  it('mails a link to the address; confirmed, it is verified and password resets reach it', async () => {
+    const user = await createUserWithToken({ emailVerified: false });
+    const address = `${user.username}@example.com`;
+    const sent = recordMail();
+    const asked = await request({}, 'POST', '/auth/email/verify/', { token: user.token });
+    expect(asked.status).toBe(200);
+    expect(sent.map((mail) => [mail.to, mail.subject])).toEqual([[address, 'Verify your email address']]);
+    expect((await confirm(linkIn(sent[0]!)[2]!)).status).toBe(200);
+    expect(await me(user.token)).toMatchObject({ email: address, email_verified: true });
+    await request({}, 'POST', '/auth/password/reset/', { body: { email: address } });
+    expect(sent.map((mail) => mail.subject)).toEqual(['Verify your email address', 'Reset your password']);
+  });
+
+  it('says so for a verified address, refuses without one, and dies when the address changes', async () => {
+    const verified = await createUserWithToken();
+    const sent = recordMail();
+    const already = await request({}, 'POST', '/auth/email/verify/', { token: verified.token });
+    expect(await already.json()).toEqual({ detail: 'This address is already verified.' });
+    expect(sent).toEqual([]);
+
+    const empty = await createUserWithToken({ emailVerified: false });
+    await getDb(env.DB).update(users).set({ email: '' }).where(eq(users.id, empty.id));
+    const refused = await request({}, 'POST', '/auth/email/verify/', { token: empty.token });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ email: ['Set an email address first.'] });
+    expect((await request({}, 'POST', '/auth/email/verify/')).status).toBe(401);
+
+    const mover = await createUserWithToken({ emailVerified: false });
+    await request({}, 'POST', '/auth/email/verify/', { token: mover.token });
+    const changed = await request({}, 'PATCH', '/users/me/', {
+      token: mover.token,
+      body: { email: 'moved@example.com' },
+    });
+    expect(changed.status).toBe(200);
+    expect((await confirm(linkIn(sent.at(-1)!)[2]!)).status).toBe(400);
+    expect(await me(mover.token)).toMatchObject({ email: 'moved@example.com', email_verified: false });
   });
 });
 
