@@ -26,7 +26,7 @@ async function obtain(base: string, { username, password }: Account): Promise<nu
   return response.status;
 }
 
-async function logIn(page: Page, base: string, { username, password }: Account) {
+export async function logIn(page: Page, base: string, { username, password }: Account) {
   await page.goto(`${base}/app/login`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
@@ -327,7 +327,10 @@ function mailedLink(base: string, address: string, path: string): string {
   return result.stdout.trim();
 }
 
-/** The account pages: profile (email, password), a password reset by mail, a new activation link. */
+/**
+ * The account pages: profile (email, password), verifying the new address by mail, a password
+ * reset by mail, a new activation link.
+ */
 export async function checkAccount(browser: Browser, base: string, account: Account): Promise<void> {
   const context = await browser.newContext();
   const errors = watchConsole(context);
@@ -353,6 +356,26 @@ export async function checkAccount(browser: Browser, base: string, account: Acco
         (await page.getByLabel('Email').inputValue()) === email &&
           (await obtain(base, { ...account, password })) === 200 &&
           (await obtain(base, account)) === 400,
+      );
+    },
+    page,
+  );
+
+  await checking(
+    'the profile verifies the new address through the link mailed to it',
+    async () => {
+      // The tutorial mode changes the address at once, unverified: resets would not reach it.
+      await page.getByText('This address is not verified').waitFor();
+      await page.getByRole('button', { name: 'Verify this address' }).click();
+      await page.getByRole('status').filter({ hasText: 'on its way' }).waitFor();
+      await page.goto(mailedLink(base, email, '/app/email/confirm/'));
+      await page.getByRole('button', { name: 'Confirm address' }).click();
+      await page.getByRole('status').filter({ hasText: 'Your email address is confirmed.' }).waitFor();
+      await page.getByRole('link', { name: 'Profile' }).first().click();
+      await page.getByLabel('Email').waitFor();
+      check(
+        'the profile verifies the new address through the link mailed to it',
+        (await page.getByText('This address is not verified').count()) === 0,
       );
     },
     page,

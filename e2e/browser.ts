@@ -4,7 +4,7 @@
  * database (and a staff user made by `npm run createsuperuser`), access tokens of 5 s, a recent
  * login of 30 s, and CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for
  * that origin, is served too; a third origin is not listed. The Security page runs with Chromium's virtual
- * authenticator as the passkey device. Loopback only; bounded in time.
+ * authenticator as the passkey device; the audit log's pages read what the checks before them did. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { freePorts } from '../scripts/free-port.ts';
 import { startLocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
+import { checkActivity, checkAudit } from './audit-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { checkOrigin } from './origin-checks.ts';
 import { checkSecurity, checkSessions } from './security-checks.ts';
@@ -60,6 +61,8 @@ try {
   await checkSessions(browser, apiServer.base, await activeUser(apiServer.base));
   await checkSession(browser, apiServer.base, ACCESS_TOKEN_SECONDS);
   await checkCrossOriginSession(browser, apiServer.base, LISTED_PORT, UNLISTED_PORT);
+  await checkActivity(browser, apiServer.base, await activeUser(apiServer.base));
+  await checkAudit(browser, apiServer.base, STAFF, account);
 } finally {
   await browser.close();
   for (const host of hosts) host.close();

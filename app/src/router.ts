@@ -42,6 +42,12 @@ export const router = createRouter({
       meta: { title: 'Choose a new password' },
     },
     {
+      path: '/email/confirm/:token',
+      component: () => import('./pages/EmailConfirmPage.vue'),
+      props: true,
+      meta: { title: 'Confirm your email address' },
+    },
+    {
       path: '/profile',
       component: () => import('./pages/ProfilePage.vue'),
       meta: { title: 'Profile', login: true },
@@ -55,6 +61,11 @@ export const router = createRouter({
       path: '/users',
       component: () => import('./pages/UsersPage.vue'),
       meta: { title: 'Users', login: true, staff: true },
+    },
+    {
+      path: '/audit',
+      component: () => import('./pages/AuditPage.vue'),
+      meta: { title: 'Audit log', login: true, staff: true },
     },
     { path: '/:rest(.*)*', component: () => import('./pages/NotFound.vue'), meta: { title: 'Page not found' } },
   ],
