@@ -70,6 +70,29 @@ describe('RegisterPage', () => {
   });
 });
 
+describe('the pages of mailed links', () => {
+  it('send nothing until the button; then show what the link did, or why it did not', async () => {
+    const { default: EmailConfirmPage } = await import('./EmailConfirmPage.vue');
+    const sent: { path: string; body: unknown }[] = [];
+    answer = async (request) => {
+      sent.push({ path: new URL(request.url).pathname, body: await request.json() });
+      return sent.length === 1
+        ? json({ token: ['The email change link was invalid, possibly because it has already been used.'] }, 400)
+        : json({ detail: 'Your email address is confirmed.' });
+    };
+    const wrapper = mount(EmailConfirmPage, { props: { token: 'eyJ.a.b' }, global: { stubs: ['RouterLink'] } });
+    await flushPromises();
+    expect(sent).toEqual([]);
+    await wrapper.get('button').trigger('click');
+    await flushPromises();
+    expect(sent).toEqual([{ path: '/auth/email/confirm/', body: { token: 'eyJ.a.b' } }]);
+    expect(wrapper.get('[role="alert"]').text()).toContain('already been used');
+    await wrapper.get('button').trigger('click');
+    await flushPromises();
+    expect(wrapper.get('[role="status"]').text()).toContain('Your email address is confirmed.');
+  });
+});
+
 describe('LoginPage', () => {
   it('shows a refused login in an alert and stays', async () => {
     const { default: LoginPage } = await import('./LoginPage.vue');
