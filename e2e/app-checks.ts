@@ -318,7 +318,7 @@ export async function checkElsewhere(browser: Browser, listed: string, unlisted:
 }
 
 /** The newest link under `path` that the local outbox holds for `address` (scripts/outbox.ts). */
-function mailedLink(base: string, address: string, path: string): string {
+export function mailedLink(base: string, address: string, path: string): string {
   const result = spawnSync(process.execPath, ['scripts/outbox.ts', base, address, path], {
     cwd: projectRoot,
     encoding: 'utf8',

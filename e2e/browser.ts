@@ -4,7 +4,8 @@
  * database (and a staff user made by `npm run createsuperuser`), access tokens of 5 s, a recent
  * login of 30 s, and CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for
  * that origin, is served too; a third origin is not listed. The Security page runs with Chromium's virtual
- * authenticator as the passkey device; the audit log's pages read what the checks before them did. Loopback only; bounded in time.
+ * authenticator as the passkey device; the audit log's pages read what the checks before them did.
+ * Last, a server of its own with ACTIVATION_DELIVERY=email, for an email change confirmed by mail. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { startLocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { checkActivity, checkAudit } from './audit-checks.ts';
+import { checkEmailChange } from './email-change-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { checkOrigin } from './origin-checks.ts';
 import { checkSecurity, checkSessions } from './security-checks.ts';
@@ -26,7 +28,7 @@ const ACCESS_TOKEN_SECONDS = 5;
 const REAUTH_SECONDS = 30;
 const STAFF = { username: 'e2e_staff', password: 'a staff passphrase' };
 
-const [API_PORT, LISTED_PORT, UNLISTED_PORT] = (await freePorts(3)) as [number, number, number];
+const [API_PORT, LISTED_PORT, UNLISTED_PORT, MAIL_PORT] = (await freePorts(4)) as [number, number, number, number];
 const state = mkdtempSync(path.join(tmpdir(), 'browser-state-'));
 const staff = spawnSync(
   process.execPath,
@@ -64,11 +66,29 @@ try {
   await checkActivity(browser, apiServer.base, await activeUser(apiServer.base));
   await checkAudit(browser, apiServer.base, STAFF, account);
 } finally {
-  await browser.close();
   for (const host of hosts) host.close();
   await apiServer.stop();
   rmSync(elsewhere, { recursive: true, force: true });
   rmSync(state, { recursive: true, force: true });
+}
+
+// Then, one server at a time, mail delivery on: the email change confirmed through its link.
+const mailState = mkdtempSync(path.join(tmpdir(), 'browser-mail-state-'));
+try {
+  const mailServer = await startLocalServer(MAIL_PORT, [
+    '--persist-to',
+    mailState,
+    '--var',
+    'ACTIVATION_DELIVERY:email',
+  ]);
+  try {
+    await checkEmailChange(browser, mailServer.base);
+  } finally {
+    await mailServer.stop();
+  }
+} finally {
+  await browser.close();
+  rmSync(mailState, { recursive: true, force: true });
 }
 
 const { passed, failed } = summary();
