@@ -6,12 +6,8 @@
  * wrong, never what its value is: the message reaches clients (500) and logs.
  */
 import * as z from 'zod';
-import { parseKeyMaterial, type KeyMaterial } from './auth/keys';
+import { JWT_ALGORITHMS, parseKeyMaterial, type JwtAlgorithm, type KeyMaterial } from './auth/key-material';
 import { SettingsError } from './settings-error';
-
-/** Signing algorithms: HS256 with shared secrets, or ES256 / EdDSA with private JWKs. */
-const JWT_ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 type ActivationDelivery = 'response' | 'email';
 

@@ -9,7 +9,7 @@
 import { base64url, fromBase64url } from '../base64url';
 import type { Settings } from '../config';
 import { perSettings } from '../per-settings';
-import type { KeyMaterial } from './keys';
+import type { KeyMaterial } from './key-material';
 
 const VERSION = 'v1';
 const encoder = new TextEncoder();
