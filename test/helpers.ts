@@ -197,64 +197,75 @@ export function proxyD1(binding: D1Database, handler: ProxyHandler<any>): D1Data
   });
 }
 
+type Run = 'all' | 'run' | 'first' | 'raw';
+const RUNS: readonly (string | symbol)[] = ['all', 'run', 'first', 'raw'];
+
+/** What a test proxy of D1 (hookD1) does around the binding's calls; each hook is optional. */
+interface D1Hooks {
+  /** Sees the values a statement binds. */
+  bind?(values: unknown[]): void;
+  /** Runs a statement (`original` runs it as it would have), bound or not. */
+  run?(statement: D1PreparedStatement, method: Run, original: () => Promise<unknown>): Promise<unknown>;
+  /** Runs a batch or an exec. */
+  batch?(original: () => Promise<D1Result[]>): Promise<D1Result[]>;
+  exec?(original: () => Promise<D1ExecResult>): Promise<D1ExecResult>;
+}
+
+/**
+ * A proxy of a D1 binding (and of its sessions, see proxyD1) whose statements, as prepared and as
+ * bound, and whose batches pass through `hooks`: the one wrapping the test proxies below share.
+ */
+function hookD1(binding: D1Database, hooks: D1Hooks): D1Database {
+  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property === 'bind') {
+          return (...values: unknown[]) => {
+            hooks.bind?.(values);
+            return wrapStatement(value.apply(target, values));
+          };
+        }
+        if (hooks.run && RUNS.includes(property)) {
+          return (...args: unknown[]) => hooks.run!(target, property as Run, () => value.apply(target, args));
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return proxyD1(binding, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'prepare') return (query: string) => wrapStatement(value.call(target, query));
+      if (property === 'batch' && hooks.batch) {
+        return (statements: D1PreparedStatement[]) => hooks.batch!(() => value.call(target, statements));
+      }
+      if (property === 'exec' && hooks.exec) return (query: string) => hooks.exec!(() => value.call(target, query));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /**
  * Wraps a D1 binding to record how many values each statement binds: D1 refuses more than 100,
  * where the local SQLite allows far more.
  */
 export function boundValuesD1(binding: D1Database): { binding: D1Database; mostBound: () => number } {
   let most = 0;
-  const wrapped = proxyD1(binding, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (property !== 'prepare') return typeof value === 'function' ? value.bind(target) : value;
-      return (query: string) =>
-        new Proxy(value.call(target, query) as D1PreparedStatement, {
-          get(statement, name) {
-            const member = Reflect.get(statement, name, statement);
-            if (name !== 'bind') return typeof member === 'function' ? member.bind(statement) : member;
-            return (...args: unknown[]) => ((most = Math.max(most, args.length)), member.apply(statement, args));
-          },
-        });
-    },
-  });
+  const wrapped = hookD1(binding, { bind: (values) => void (most = Math.max(most, values.length)) });
   return { binding: wrapped, mostBound: () => most };
 }
 
 /** Wraps a D1 binding so a test can count the statements a request sends to the database. */
 export function countingD1(binding: D1Database): { binding: D1Database; count: () => number } {
   let statements = 0;
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (property === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
-        if (['all', 'run', 'first', 'raw'].includes(property as string)) {
-          return (...args: unknown[]) => {
-            statements++;
-            return value.apply(target, args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const wrapped = proxyD1(binding, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (property === 'prepare') return (sql: string) => wrapStatement(value.call(target, sql));
-      if (property === 'batch') {
-        return (statements_: D1PreparedStatement[]) => {
-          statements++;
-          return value.call(target, statements_);
-        };
-      }
-      if (property === 'exec') {
-        return (sql: string) => {
-          statements++;
-          return value.call(target, sql);
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+  const counted = <T>(original: () => Promise<T>) => {
+    statements++;
+    return original();
+  };
+  const wrapped = hookD1(binding, {
+    run: (_statement, _method, original) => counted(original),
+    batch: counted,
+    exec: counted,
   });
   return { binding: wrapped, count: () => statements };
 }
@@ -270,32 +281,13 @@ export function measuringD1(): { binding: D1Database; rowsRead: () => number } {
     rows += result.meta.rows_read;
     return result;
   };
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (property === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
-        if (property === 'all' || property === 'run') return async () => count(await value.call(target));
-        if (property === 'raw') {
-          return async () => (count(await target.all()).results as Record<string, unknown>[]).map(Object.values);
-        }
-        if (property === 'first') return async () => (count(await target.all()).results[0] ?? null) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  const binding = proxyD1(env.DB, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target);
-      if (property === 'prepare') return (query: string) => wrapStatement(value.call(target, query));
-      if (property === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = (await value.call(target, statements)) as D1Result[];
-          results.forEach(count);
-          return results;
-        };
-      }
-      return typeof value === 'function' ? value.bind(target) : value;
+  const binding = hookD1(env.DB, {
+    run: async (statement, method, original) => {
+      if (method === 'all' || method === 'run') return count((await original()) as D1Result);
+      const { results } = count(await statement.all());
+      return method === 'raw' ? (results as Record<string, unknown>[]).map(Object.values) : (results[0] ?? null);
     },
+    batch: async (original) => (await original()).map(count),
   });
   return { binding, rowsRead: () => rows };
 }
