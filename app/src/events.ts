@@ -32,14 +32,13 @@ const WHAT: Record<AuditKind, (details: Record<string, unknown>) => string> = {
   'session.reuse_detected': () => 'A copied session cookie was used: that session was ended',
   'user.registered': () => 'Account registered',
   'user.activated': () => 'Account activated',
-  'staff.user_changed': (details) =>
-    [
+  'staff.user_changed': (details) => {
+    const changes = [
       details.is_active === true ? 'activated' : details.is_active === false ? 'deactivated' : '',
       details.is_staff === true ? 'made staff' : details.is_staff === false ? 'removed from staff' : '',
-    ]
-      .filter(Boolean)
-      .join(', ')
-      .replace(/^./, (first) => `Account ${first}`) || 'Account changed by staff',
+    ].filter(Boolean);
+    return changes.length > 0 ? `Account ${changes.join(', ')}` : 'Account changed by staff';
+  },
   'staff.user_deleted': () => 'Account deleted',
   'staff.factors_removed': () => 'Second factors removed by staff',
   'staff.task_created': (details) => `Task "${text(details.title)}" created by staff`,

@@ -62,10 +62,9 @@ export interface AuditEntry {
 }
 
 /**
- * When an event is written: `always`; `ifChanged`, placed right after the statement it records,
- * only if that one changed a row (SQLite's changes() of the statement before in the same batch,
- * so several in a row are each written when the one before was, and never after a read);
- * or a condition in SQL, for an event that must be written before its change (a deletion: the
+ * When an event is written: `always`; `ifChanged`, placed right after the write it records,
+ * only if that one changed a row (SQLite's changes() of the statement before in the same batch:
+ * never after a read, whose changes() are an older statement's); or a condition in SQL, for an event that must be written before its change (a deletion: the
  * username is read while the row exists).
  */
 export type EventCondition = 'always' | 'ifChanged' | SQL;

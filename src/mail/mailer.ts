@@ -45,9 +45,8 @@ const backends: Record<Settings['mail']['backend'], Send> = {
   },
 };
 
-/** Sends `mail` now, through EMAIL_BACKEND: for work that already runs after the response. */
-export const sendNow = (c: Context<AppEnv>, mail: Mail) =>
-  backends[c.var.settings.mail.backend](mail, c.var.settings, c.env);
+/** Sends `mail` now, through EMAIL_BACKEND. */
+const sendNow = (c: Context<AppEnv>, mail: Mail) => backends[c.var.settings.mail.backend](mail, c.var.settings, c.env);
 
 /** Sends the mail `compose` gives (none: nothing to send) once the response is on its way (see afterResponse). */
 export function sendAfterResponse(

@@ -30,8 +30,8 @@ const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
 
 /**
  * The active user the credentials name, its login recorded after the response; DRF's one 400
- * otherwise (and a `login.failed` event). Every failure does the same PBKDF2 work and answers the same body: nothing tells an
- * unknown username from a wrong password or an inactive account.
+ * otherwise (and a `login.failed` event). Every failure does the same PBKDF2 work and answers the
+ * same body: nothing tells an unknown username from a wrong password or an inactive account.
  */
 export async function logIn(c: Context<AppEnv>, { username, password }: z.output<typeof credentialsBody>) {
   const normalized = username.normalize('NFKC');

@@ -80,13 +80,13 @@ const withSecondFactor = (first: readonly AuthMethod[], factor: 'otp' | 'hwk'): 
   ...new Set<AuthMethod>([...first, factor, 'mfa']),
 ];
 
-/** Ten new recovery codes for the user, their hashes stored in `statements`' batch. */
 /** A wrong second step: its `login.failed` event after the response, and `error` to throw. */
 async function secondStepFailed(c: Context<AppEnv>, user: { id: number; username: string }, error: Error) {
   await auditAfterResponse(c, { kind: 'login.failed', actor: null, subject: user, details: { step: 'second_factor' } });
   return error;
 }
 
+/** Ten new recovery codes for the user, their hashes stored in `statements`' batch. */
 async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
   const codes = newRecoveryCodes();
   const hashes = await Promise.all(codes.map(hashRecoveryCode));

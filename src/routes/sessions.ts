@@ -16,8 +16,8 @@ import type { AppEnv } from '../env';
 import { defineRoute, type RouteInput } from '../http/route';
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from '../http/session-cookie';
 import { checkOrigin } from '../http/trusted-origin';
-import { noticeAfterResponse } from '../mail/notices';
 import { shortUserAgent } from '../http/user-agent';
+import { noticeAfterResponse } from '../mail/notices';
 import { credentialsBody, logIn, mfaRequired } from './credentials';
 
 const PATH = '/auth/session/';

@@ -273,27 +273,21 @@ export const taskRoutes = [
             ),
         )
         .returning();
-      const [task] =
+      // A task for someone else is a staff action: its event follows the insert in one batch.
+      const write =
         person === user.id
-          ? await unknownPersonIsFieldError(input.person, insert)
-          : (
-              await unknownPersonIsFieldError(
-                input.person,
-                db.batch([
-                  insert,
-                  auditStatement(
-                    c,
-                    {
-                      kind: 'staff.task_created',
-                      actor: user,
-                      subject: { id: person },
-                      details: { title: input.title },
-                    },
-                    'ifChanged',
-                  ),
-                ]),
-              )
-            )[0];
+          ? insert
+          : db
+              .batch([
+                insert,
+                auditStatement(
+                  c,
+                  { kind: 'staff.task_created', actor: user, subject: { id: person }, details: { title: input.title } },
+                  'ifChanged',
+                ),
+              ])
+              .then(([inserted]) => inserted);
+      const [task] = await unknownPersonIsFieldError(input.person, write);
       if (!task) {
         // Why nothing was written: read only on this error path.
         throw inactiveCallerError(await findStanding(db, user.id)) ?? permissionDenied();
