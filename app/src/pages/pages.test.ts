@@ -91,6 +91,14 @@ describe('the pages of mailed links', () => {
     await flushPromises();
     expect(wrapper.get('[role="status"]').text()).toContain('Your email address is confirmed.');
   });
+  it("say the page's own words when a refusal's body says nothing", async () => {
+    const { default: ActivatePage } = await import('./ActivatePage.vue');
+    answer = () => json({}, 400);
+    const wrapper = mount(ActivatePage, { props: { token: 'eyJ.a.b' }, global: { stubs: ['RouterLink'] } });
+    await wrapper.get('button').trigger('click');
+    await flushPromises();
+    expect(wrapper.get('[role="alert"]').text()).toBe('This activation link is not valid.');
+  });
 });
 
 describe('LoginPage', () => {
