@@ -1,4 +1,4 @@
-/** `npm start` as a child process on a given port, for the scripted checks (README, browser). */
+/** `npm start` as a child process on a given port, for the scripted checks (docs, browser). */
 import { spawn } from 'node:child_process';
 import { isPortFree } from './free-port.ts';
 import { projectRoot } from './wrangler.ts';

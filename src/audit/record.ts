@@ -10,8 +10,8 @@ import { afterResponse } from '../http/after-response';
 import { shortUserAgent } from '../http/user-agent';
 
 /**
- * The request's id, the client's address as Cloudflare gives it (kept whole: see the README's
- * privacy section) and its user agent shortened as sessions keep it.
+ * The request's id, the client's address as Cloudflare gives it (kept whole: see docs/audit-log.md,
+ * Privacy) and its user agent shortened as sessions keep it.
  */
 export const eventOrigin = (c: Context<AppEnv>): EventOrigin => ({
   requestId: c.get('requestId'),
