@@ -4,16 +4,11 @@
  * login's second step, the passkey login and re-authentication each end with the token they get.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { assertion, json, token } from '../test-support';
 
 /** The browser's passkey prompt, answered by each test. */
 const webauthn = vi.hoisted(() => ({ startAuthentication: vi.fn(), startRegistration: vi.fn() }));
 vi.mock('@simplewebauthn/browser', () => webauthn);
-
-/** A token as the API signs it (the signature is not checked by the app): `lifetime` seconds from now. */
-function token(username: string, lifetime = 300, iat = Math.floor(Date.now() / 1000)) {
-  const claims = { user_id: 1, username, is_staff: false, iat, exp: iat + lifetime };
-  return `h.${btoa(JSON.stringify(claims)).replace(/=+$/, '')}.s`;
-}
 
 type Handler = (request: Request) => Response | Promise<Response>;
 let handler: Handler;
@@ -35,9 +30,6 @@ afterEach(() => {
   vi.unstubAllGlobals();
   webauthn.startAuthentication.mockReset();
 });
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 async function loggedIn() {
   const session = await import('../session');
@@ -234,15 +226,6 @@ describe('the session', () => {
     }
   });
 });
-
-/** A passkey's answer as @simplewebauthn/browser gives it (the app does not look inside). */
-const assertion = {
-  id: 'cred',
-  rawId: 'cred',
-  type: 'public-key',
-  clientExtensionResults: {},
-  response: { clientDataJSON: 'c', authenticatorData: 'a', signature: 's' },
-};
 
 const pathOf = (request: Request) => new URL(request.url).pathname;
 

@@ -2,6 +2,7 @@
 import { flushPromises, mount, type DOMWrapper } from '@vue/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory, createRouter } from 'vue-router';
+import { assertion, json, token } from '../test-support';
 
 /** The browser's passkey prompts, answered by each test. */
 const webauthn = vi.hoisted(() => ({ startAuthentication: vi.fn(), startRegistration: vi.fn() }));
@@ -19,9 +20,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.unstubAllGlobals();
 });
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 async function mountPage(path: string, component: unknown) {
   const router = createRouter({
@@ -113,12 +111,6 @@ describe('LoginPage', () => {
   });
 });
 
-/** A token as the API signs it (the app does not check the signature). */
-function token(username: string) {
-  const iat = Math.floor(Date.now() / 1000);
-  return `h.${btoa(JSON.stringify({ user_id: 1, username, is_staff: false, iat, exp: iat + 300 })).replace(/=+$/, '')}.s`;
-}
-
 /** A fake API answering by `METHOD /path/`; answers what was asked, in order, with the bodies sent. */
 function fakeApi(routes: Record<string, (request: Request) => Response>) {
   const asked: { route: string; body: unknown; authorization: string | null }[] = [];
@@ -144,15 +136,6 @@ const field = (wrapper: Wrapper, label: string) =>
     .findAll('.field')
     .find((each) => each.get('label').text() === label)!
     .get('input');
-
-/** A passkey's answer as @simplewebauthn/browser gives it. */
-const assertion = {
-  id: 'cred',
-  rawId: 'cred',
-  type: 'public-key',
-  clientExtensionResults: {},
-  response: { clientDataJSON: 'c', authenticatorData: 'a', signature: 's' },
-};
 
 describe('LoginPage, for a user with a second factor', () => {
   it('asks for a code after the password, verifies it with the mfa_token, and goes on', async () => {
