@@ -3,15 +3,18 @@ import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
+import { newOidcSigningKey } from './scripts/oidc-key.ts';
 
 // The Worker's tests run inside workerd with the bindings of wrangler.toml and a local D1 to which the real
-// migrations are applied (test/apply-migrations.ts). The JWT secret is random for every run.
+// migrations are applied (test/apply-migrations.ts). The JWT secret and the OIDC key are random for every run.
 //
 // wrangler reads required secrets ([secrets] in wrangler.toml) from process.env when there is no
 // .dev.vars, and says so once per test file; setting the secret here and keeping wrangler's log
 // at warnings keeps `npm test` quiet without hiding a real warning.
 const jwtSecret = randomBytes(32).toString('base64url');
+const oidcSigningKey = newOidcSigningKey();
 process.env.JWT_SECRET = jwtSecret;
+process.env.OIDC_SIGNING_KEY = oidcSigningKey;
 process.env.WRANGLER_LOG ??= 'warn';
 
 export default defineConfig(async () => {
@@ -24,7 +27,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret },
+                bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: jwtSecret, OIDC_SIGNING_KEY: oidcSigningKey },
                 // Empty databases of their own: for the test of the migrations themselves, and for
                 // a Django import that keeps the dump's ids.
                 d1Databases: { MIGRATION_TEST_DB: 'migration-test', IMPORT_TEST_DB: 'import-test' },

@@ -1,6 +1,6 @@
 /**
  * `npm start`: everything a fresh clone needs to serve the API locally.
- * 1. writes .dev.vars with a random JWT_SECRET when it has none,
+ * 1. writes .dev.vars with a random JWT_SECRET and OIDC_SIGNING_KEY when it lacks them,
  * 2. checks the settings with the Worker's own parser, and refuses to start on a bad one,
  * 3. checks that the port is free (wrangler would otherwise move to another one while the
  *    links still named the first),
@@ -13,21 +13,26 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { buildApp } from './build-app.ts';
+import { newOidcSigningKey } from './oidc-key.ts';
 import { migrateLocalD1 } from './local-d1.ts';
 import { projectRoot, startWrangler } from './wrangler.ts';
 import { flagValues, settingsProblem, workerEnv } from './worker-settings.ts';
 
 const DEFAULT_PORT = 8787;
 
-function ensureDevSecret(): void {
+/** Development secrets in .dev.vars, each written only when it is missing (git ignores the file). */
+function ensureDevSecrets(): void {
   const file = path.join(projectRoot, '.dev.vars');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  if (/^\s*JWT_SECRET\s*=\s*\S/m.test(current)) return;
-  const line = `JWT_SECRET=${randomBytes(48).toString('base64url')}\n`;
-  writeFileSync(file, current === '' || current.endsWith('\n') ? current + line : `${current}\n${line}`, {
-    mode: 0o600,
-  });
-  console.log('Wrote a random development JWT_SECRET to .dev.vars (git ignores it).');
+  const secrets = { JWT_SECRET: () => randomBytes(48).toString('base64url'), OIDC_SIGNING_KEY: newOidcSigningKey };
+  for (const [name, generate] of Object.entries(secrets)) {
+    const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (new RegExp(`^\\s*${name}\\s*=\\s*\\S`, 'm').test(current)) continue;
+    const line = `${name}=${generate()}\n`;
+    writeFileSync(file, current === '' || current.endsWith('\n') ? current + line : `${current}\n${line}`, {
+      mode: 0o600,
+    });
+    console.log(`Wrote a random development ${name} to .dev.vars (git ignores it).`);
+  }
 }
 
 function fail(message: string): never {
@@ -71,7 +76,7 @@ const portArgument = flagValues(args, '--port')[0];
 const port = Number(portArgument ?? DEFAULT_PORT);
 if (!Number.isInteger(port) || port < 1 || port > 65535) fail('--port must be a number from 1 to 65535');
 
-ensureDevSecret();
+ensureDevSecrets();
 const env = workerEnv(args, { local: true });
 const problem = await settingsProblem(env);
 if (problem) fail(`${problem}. Fix it in wrangler.toml (or .dev.vars for secrets) and run npm start again.`);

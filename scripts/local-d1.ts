@@ -31,8 +31,9 @@ const openLocalD1 = (persistTo: string | undefined) =>
     {
       ...wranglerEnv,
       WRANGLER_LOG: process.env.WRANGLER_LOG ?? 'warn', // not "Using secrets defined in .dev.vars"
-      // Only the database is used here: the Worker's required secret need not exist yet.
+      // Only the database is used here: the Worker's required secrets need not exist yet.
       JWT_SECRET: process.env.JWT_SECRET ?? 'unused-by-local-d1',
+      OIDC_SIGNING_KEY: process.env.OIDC_SIGNING_KEY ?? 'unused-by-local-d1',
     },
     async () => {
       const { getPlatformProxy, unstable_readConfig, unstable_splitSqlQuery } = await import('wrangler');

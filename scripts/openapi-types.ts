@@ -9,6 +9,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { projectRoot } from './wrangler.ts';
+import { newOidcSigningKey } from './oidc-key.ts';
 
 const TARGET = path.join(projectRoot, 'app/src/api/schema.d.ts');
 
@@ -28,7 +29,12 @@ async function workerDocument(): Promise<string> {
   // Any valid settings do: the document depends on none but SITE_URL, which types do not show.
   // The document reads no database: a D1 binding whose session is never queried will do.
   const DB = { withSession: () => ({ getBookmark: () => null }) };
-  const env = { JWT_SECRET: 'x'.repeat(32), SITE_URL: 'http://localhost:8787', DB };
+  const env = {
+    JWT_SECRET: 'x'.repeat(32),
+    OIDC_SIGNING_KEY: newOidcSigningKey(),
+    SITE_URL: 'http://localhost:8787',
+    DB,
+  };
   const response = await createApp().request('/openapi.json', {}, env);
   if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
   return response.text();

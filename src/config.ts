@@ -6,7 +6,13 @@
  * wrong, never what its value is: the message reaches clients (500) and logs.
  */
 import * as z from 'zod';
-import { JWT_ALGORITHMS, parseKeyMaterial, type JwtAlgorithm, type KeyMaterial } from './auth/key-material';
+import {
+  JWT_ALGORITHMS,
+  parseKeyMaterial,
+  parseOidcKeyMaterial,
+  type JwtAlgorithm,
+  type KeyMaterial,
+} from './auth/key-material';
 import { SettingsError } from './settings-error';
 
 type ActivationDelivery = 'response' | 'email';
@@ -15,6 +21,8 @@ export interface Settings {
   readonly jwtAlgorithm: JwtAlgorithm;
   /** The keys of JWT_SECRET: the first signs, all verify. */
   readonly jwtKeys: readonly KeyMaterial[];
+  /** The RSA keys of OIDC_SIGNING_KEY (the OpenID Connect provider's): the first signs, all are published. */
+  readonly oidcKeys: readonly KeyMaterial[];
   /** Seconds an access token stays valid. */
   readonly jwtExpirationDelta: number;
   /** Seconds after the first login (`orig_iat`) during which a token may be refreshed. */
@@ -162,6 +170,13 @@ const envSchema = z.object({
     (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined),
     z.string({ error: 'is not set: run `wrangler secret put JWT_SECRET` (or `npm start` locally)' }),
   ),
+  OIDC_SIGNING_KEY: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? value : undefined),
+    z.string({
+      error:
+        'is not set: run `npm run -s generate-key -- RS256 | npx wrangler secret put OIDC_SIGNING_KEY` (or `npm start` locally)',
+    }),
+  ),
   JWT_EXPIRATION_DELTA: duration('5m'),
   JWT_REFRESH_EXPIRATION_DELTA: duration('7d'),
   JWT_ALLOW_REFRESH: boolean('true'),
@@ -216,6 +231,7 @@ export function parseSettings(env: Record<string, unknown>): Settings {
   return Object.freeze({
     jwtAlgorithm: vars.JWT_ALGORITHM,
     jwtKeys: Object.freeze(parseKeyMaterial(vars.JWT_SECRET, vars.JWT_ALGORITHM)),
+    oidcKeys: Object.freeze(parseOidcKeyMaterial(vars.OIDC_SIGNING_KEY)),
     jwtExpirationDelta: vars.JWT_EXPIRATION_DELTA,
     jwtRefreshExpirationDelta: vars.JWT_REFRESH_EXPIRATION_DELTA,
     jwtAllowRefresh: vars.JWT_ALLOW_REFRESH,

@@ -5,13 +5,15 @@ import { SettingsError } from '../src/settings-error';
 import { callWithEnv } from './helpers';
 
 const SECRET = 'a-development-secret-of-32-bytes!!';
+const OIDC_KEY = env.OIDC_SIGNING_KEY;
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 const withLeeway = (raw: string) =>
-  parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', JWT_LEEWAY: raw }).jwtLeeway;
+  parseSettings({ JWT_SECRET: SECRET, OIDC_SIGNING_KEY: OIDC_KEY, SITE_URL: 'http://localhost:8787', JWT_LEEWAY: raw })
+    .jwtLeeway;
 
 describe('durations', () => {
   it.each([
@@ -35,8 +37,12 @@ describe('durations', () => {
 
 describe('SESSION_ROTATION_GRACE', () => {
   const grace = (raw: string) =>
-    parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', SESSION_ROTATION_GRACE: raw })
-      .sessionRotationGrace;
+    parseSettings({
+      JWT_SECRET: SECRET,
+      OIDC_SIGNING_KEY: OIDC_KEY,
+      SITE_URL: 'http://localhost:8787',
+      SESSION_ROTATION_GRACE: raw,
+    }).sessionRotationGrace;
 
   it('is a duration of at most 60 seconds; 0 turns the grace off', () => {
     expect(grace('0')).toBe(0);
@@ -48,8 +54,12 @@ describe('SESSION_ROTATION_GRACE', () => {
 
 describe('AUDIT_RETENTION_DAYS', () => {
   const days = (raw: string) =>
-    parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', AUDIT_RETENTION_DAYS: raw })
-      .auditRetentionDays;
+    parseSettings({
+      JWT_SECRET: SECRET,
+      OIDC_SIGNING_KEY: OIDC_KEY,
+      SITE_URL: 'http://localhost:8787',
+      AUDIT_RETENTION_DAYS: raw,
+    }).auditRetentionDays;
 
   it('is a whole number of days from 1 to 3650', () => {
     expect(days('1')).toBe(1);
@@ -62,9 +72,12 @@ describe('AUDIT_RETENTION_DAYS', () => {
 
 describe('parseSettings', () => {
   it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
-    expect(parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'https://api.example.com/' })).toEqual({
+    expect(
+      parseSettings({ JWT_SECRET: SECRET, OIDC_SIGNING_KEY: OIDC_KEY, SITE_URL: 'https://api.example.com/' }),
+    ).toEqual({
       jwtAlgorithm: 'HS256',
       jwtKeys: [{ kind: 'secret', bytes: new TextEncoder().encode(SECRET) }],
+      oidcKeys: [{ kind: 'jwk', jwk: JSON.parse(OIDC_KEY) }],
       jwtExpirationDelta: 300,
       jwtRefreshExpirationDelta: 7 * 86400,
       jwtAllowRefresh: true,
@@ -90,6 +103,7 @@ describe('parseSettings', () => {
   it('accepts numbers and booleans, as wrangler.toml passes `JWT_LEEWAY = 5` or `JWT_ALLOW_REFRESH = false`', () => {
     const settings = parseSettings({
       JWT_SECRET: SECRET,
+      OIDC_SIGNING_KEY: OIDC_KEY,
       SITE_URL: 'http://localhost:8787',
       JWT_LEEWAY: 5,
       JWT_ALLOW_REFRESH: false,
@@ -112,10 +126,11 @@ describe('parseSettings', () => {
     [{ JWT_SECRET: SECRET, JWT_AUTH_HEADER_PREFIX: ' , ' }, 'JWT_AUTH_HEADER_PREFIX'],
     [{ JWT_SECRET: SECRET, ACTIVATION_DELIVERY: 'pigeon' }, 'ACTIVATION_DELIVERY'],
     [{ JWT_SECRET: SECRET, CORS_ALLOWED_ORIGINS: 'app.example.com' }, 'CORS_ALLOWED_ORIGINS'],
+    [{ JWT_SECRET: SECRET, OIDC_SIGNING_KEY: '' }, 'OIDC_SIGNING_KEY'],
   ])('refuses %j, naming %s', (overrides, setting) => {
     const error = (() => {
       try {
-        parseSettings({ SITE_URL: 'http://localhost:8787', ...overrides });
+        parseSettings({ SITE_URL: 'http://localhost:8787', OIDC_SIGNING_KEY: OIDC_KEY, ...overrides });
       } catch (e) {
         return e;
       }

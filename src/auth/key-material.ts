@@ -1,6 +1,7 @@
 /**
- * JWT_SECRET read as key material for JWT_ALGORITHM, before any key is imported: what config.ts
- * checks while parsing the settings (keys.ts then builds the key ring from it).
+ * JWT_SECRET read as key material for JWT_ALGORITHM, and OIDC_SIGNING_KEY as RSA keys for RS256,
+ * before any key is imported: what config.ts checks while parsing the settings (keys.ts then
+ * builds the key ring from it).
  */
 import { SettingsError } from '../settings-error';
 
@@ -20,7 +21,49 @@ const JWK_TYPES = new Map<JwtAlgorithm, { kty: string; crv: string }>([
 ]);
 
 /** A problem of JWT_SECRET, named but never quoted. */
-export const keyError = (problem: string) => new SettingsError('JWT_SECRET', problem);
+const keyError = (problem: string) => new SettingsError('JWT_SECRET', problem);
+
+/** The OpenID Connect provider signs ID tokens and its access tokens with RS256 (the Basic OP profile). */
+export const OIDC_ALGORITHM = 'RS256';
+const MIN_RSA_BITS = 2048;
+const oidcKeyError = (problem: string) => new SettingsError('OIDC_SIGNING_KEY', problem);
+
+/** The JWKs of a JWK or a JWK Set `{"keys": [...]}`; null when the text is neither. */
+function jwkList(raw: string): unknown[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  const jwks = typeof parsed === 'object' && parsed !== null && 'keys' in parsed ? parsed.keys : undefined;
+  return Array.isArray(jwks) ? jwks : [parsed];
+}
+
+const hasPrivatePart = (jwk: object) => 'd' in jwk && typeof jwk.d === 'string';
+
+/**
+ * OIDC_SIGNING_KEY: a private RSA JWK of 2048 bits or more, or a JWK Set whose first key is
+ * private (it signs) and whose other keys still verify and are published: rotation as with
+ * JWT_SECRET. Errors never quote the key.
+ */
+export function parseOidcKeyMaterial(raw: string): KeyMaterial[] {
+  const list = jwkList(raw);
+  if (list === null) throw oidcKeyError('must be an RSA JWK or a JWK Set (JSON): `npm run generate-key -- RS256`');
+  return list.map((jwk, index) => {
+    if (typeof jwk !== 'object' || jwk === null || !('kty' in jwk) || jwk.kty !== 'RSA') {
+      throw oidcKeyError(`key ${index + 1} must be an RSA JWK`);
+    }
+    const modulus = 'n' in jwk && typeof jwk.n === 'string' ? jwk.n : '';
+    if (Math.floor((modulus.replace(/=+$/, '').length * 6) / 8) * 8 < MIN_RSA_BITS) {
+      throw oidcKeyError(`key ${index + 1} must have a modulus of at least ${MIN_RSA_BITS} bits`);
+    }
+    if (index === 0 && !hasPrivatePart(jwk)) {
+      throw oidcKeyError('must start with a private key (a JWK with "d"): it signs the ID tokens');
+    }
+    return { kind: 'jwk', jwk: Object.freeze({ ...jwk }) };
+  });
+}
 
 /**
  * JWT_SECRET for HS256: one or more secrets of 32+ bytes, separated by commas. For ES256 and
@@ -38,14 +81,8 @@ export function parseKeyMaterial(raw: string, algorithm: JwtAlgorithm): KeyMater
       return { kind: 'secret', bytes };
     });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw keyError(`must be a JWK or a JWK Set (JSON) when JWT_ALGORITHM is ${algorithm}`);
-  }
-  const jwks = typeof parsed === 'object' && parsed !== null && 'keys' in parsed ? parsed.keys : undefined;
-  const list: unknown[] = Array.isArray(jwks) ? jwks : [parsed];
+  const list = jwkList(raw);
+  if (list === null) throw keyError(`must be a JWK or a JWK Set (JSON) when JWT_ALGORITHM is ${algorithm}`);
   return list.map((jwk, index) => {
     if (
       typeof jwk !== 'object' ||
@@ -57,7 +94,7 @@ export function parseKeyMaterial(raw: string, algorithm: JwtAlgorithm): KeyMater
     ) {
       throw keyError(`key ${index + 1} must be a ${expected.kty} JWK on ${expected.crv} for ${algorithm}`);
     }
-    if (index === 0 && !('d' in jwk && typeof jwk.d === 'string')) {
+    if (index === 0 && !hasPrivatePart(jwk)) {
       throw keyError('must start with a private key (a JWK with "d"): it signs the tokens');
     }
     return { kind: 'jwk', jwk: Object.freeze({ ...jwk }) };

@@ -1,24 +1,27 @@
 /**
- * The key ring built from JWT_SECRET (read by key-material.ts): which key signs, which keys verify
- * (by `kid`), and the public keys we publish. With tokens.ts, the only files that import jose.
+ * The key rings built from JWT_SECRET and OIDC_SIGNING_KEY (read by key-material.ts): which key
+ * signs, which keys verify (by `kid`), and the public keys we publish. With tokens.ts, the only
+ * files that import jose.
  */
 import { base64url, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import type { Settings } from '../config';
 import { perSettings } from '../per-settings';
 import { SettingsError } from '../settings-error';
-import { keyError, type JwtAlgorithm, type KeyMaterial } from './key-material';
+import { OIDC_ALGORITHM, type JwtAlgorithm, type KeyMaterial } from './key-material';
 
-interface KeyRing {
-  algorithm: JwtAlgorithm;
-  /** The first key of JWT_SECRET. */
+type Algorithm = JwtAlgorithm | typeof OIDC_ALGORITHM;
+
+interface KeyRing<A extends Algorithm = JwtAlgorithm> {
+  algorithm: A;
+  /** The first key. */
   signing: { kid: string; key: CryptoKey };
-  /** Every key of JWT_SECRET, the signing one included, by its `kid`. */
+  /** Every key, the signing one included, by its `kid`. */
   verifying: ReadonlyMap<string, CryptoKey>;
-  /** The public halves, for /.well-known/jwks.json; empty for HS256, whose keys are secret. */
+  /** The public halves, for /.well-known/jwks.json; none for HS256, whose keys are secret. */
   publicJwks: readonly JWK[];
 }
 
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y'] as const;
+const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 
 /** A kid that names an HMAC secret without revealing it: a prefix of its SHA-256. */
 async function secretKid(bytes: Uint8Array): Promise<string> {
@@ -26,7 +29,7 @@ async function secretKid(bytes: Uint8Array): Promise<string> {
   return `hs256-${base64url.encode(digest.slice(0, 12))}`;
 }
 
-async function importKey(material: KeyMaterial, algorithm: JwtAlgorithm, position: number) {
+async function importKey(material: KeyMaterial, algorithm: Algorithm, setting: string, position: number) {
   if (material.kind === 'secret') {
     const key = await crypto.subtle.importKey('raw', material.bytes, { name: 'HMAC', hash: 'SHA-256' }, false, [
       'sign',
@@ -46,30 +49,45 @@ async function importKey(material: KeyMaterial, algorithm: JwtAlgorithm, positio
     return { kid, signKey, verifyKey, publicJwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' } };
   } catch (error) {
     // The library's message may quote key material: keep it out of the message, as the cause.
-    throw new SettingsError('JWT_SECRET', `key ${position} is not a usable ${algorithm} JWK`, { cause: error });
+    throw new SettingsError(setting, `key ${position} is not a usable ${algorithm} JWK`, { cause: error });
   }
 }
 
-async function buildKeyRing(settings: Settings): Promise<KeyRing> {
-  const keys = await Promise.all(
-    settings.jwtKeys.map((material, i) => importKey(material, settings.jwtAlgorithm, i + 1)),
-  );
+async function buildKeyRing<A extends Algorithm>(
+  materials: readonly KeyMaterial[],
+  algorithm: A,
+  setting: string,
+): Promise<KeyRing<A>> {
+  const keys = await Promise.all(materials.map((material, i) => importKey(material, algorithm, setting, i + 1)));
   const verifying = new Map<string, CryptoKey>();
   for (const { kid, verifyKey } of keys) {
-    if (verifying.has(kid)) throw keyError('holds two keys with the same kid');
+    if (verifying.has(kid)) throw new SettingsError(setting, 'holds two keys with the same kid');
     verifying.set(kid, verifyKey);
   }
   const [first] = keys;
   return {
-    algorithm: settings.jwtAlgorithm,
+    algorithm,
     signing: { kid: first!.kid, key: first!.signKey! },
     verifying,
     publicJwks: keys.flatMap(({ publicJwk }) => (publicJwk ? [publicJwk] : [])),
   };
 }
 
-/** The key ring, imported once per Settings object (so once per isolate), not per request. */
-export const keyRing = perSettings(buildKeyRing);
+/** JWT_SECRET's key ring, imported once per Settings object (so once per isolate), not per request. */
+export const keyRing = perSettings((settings: Settings) =>
+  buildKeyRing(settings.jwtKeys, settings.jwtAlgorithm, 'JWT_SECRET'),
+);
+
+/** OIDC_SIGNING_KEY's: RS256, for the ID tokens and access tokens of the OpenID Connect provider. */
+export const oidcKeyRing = perSettings((settings: Settings) =>
+  buildKeyRing(settings.oidcKeys, OIDC_ALGORITHM, 'OIDC_SIGNING_KEY'),
+);
+
+/** What /.well-known/jwks.json publishes: the public keys of both rings. */
+export async function publishedJwks(settings: Settings): Promise<readonly JWK[]> {
+  const [tokens, oidc] = await Promise.all([keyRing(settings), oidcKeyRing(settings)]);
+  return [...tokens.publicJwks, ...oidc.publicJwks];
+}
 
 /**
  * The HMAC key that makes pagination cursors tamper-evident: derived from the signing key of

@@ -171,7 +171,7 @@ export const responses = {
   Jwks: component(
     'Jwks',
     z.object({ keys: z.array(z.record(z.string(), z.string())) }),
-    'A JWK Set (RFC 7517) of public keys; empty when tokens are signed with HS256.',
+    "A JWK Set (RFC 7517) of public keys: the RS256 keys of the OpenID Connect provider, and the access tokens' keys unless they are HS256 secrets.",
   ),
   Detail: detailError,
   FieldErrors: fieldErrors,

@@ -1,4 +1,4 @@
-import { keyRing } from '../auth/keys';
+import { publishedJwks } from '../auth/keys';
 import { defineRoute } from '../http/route';
 
 export const jwksRoutes = [
@@ -6,14 +6,13 @@ export const jwksRoutes = [
     method: 'get',
     path: '/.well-known/jwks.json',
     tag: 'auth',
-    summary: 'The public keys that verify access tokens (ES256 or EdDSA)',
+    summary: 'The public keys: of access tokens (ES256 or EdDSA) and of the OpenID Connect provider (RS256)',
     description:
-      'Empty with HS256, whose keys are secret. Short caching lets a rotation reach verifiers within minutes.',
+      'HS256 keys are secret and never listed; the RS256 keys of OIDC_SIGNING_KEY always are. Short caching lets a rotation reach verifiers within minutes.',
     auth: 'none',
     responses: { 200: 'Jwks' },
     handler: async (c) => {
-      const { publicJwks } = await keyRing(c.var.settings);
-      return c.json({ keys: publicJwks }, 200, { 'Cache-Control': 'public, max-age=300' });
+      return c.json({ keys: await publishedJwks(c.var.settings) }, 200, { 'Cache-Control': 'public, max-age=300' });
     },
   }),
 ];

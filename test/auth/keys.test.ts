@@ -1,6 +1,7 @@
+import { env as workerEnv } from 'cloudflare:workers';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import { keyRing } from '../../src/auth/keys';
+import { keyRing, oidcKeyRing } from '../../src/auth/keys';
 import { issueAccessToken, TokenError, verifyAccessToken } from '../../src/auth/tokens';
 import { parseSettings } from '../../src/config';
 import { SettingsError } from '../../src/settings-error';
@@ -9,7 +10,8 @@ import { callWithEnv, decodeJwt } from '../helpers';
 const user = { id: 3, username: 'carol', isStaff: false, tokenVersion: 0 };
 const OLD = 'old-secret-that-is-at-least-32-bytes-long';
 const NEW = 'new-secret-that-is-at-least-32-bytes-long';
-const settingsWith = (env: Record<string, string>) => parseSettings({ SITE_URL: 'http://localhost:8787', ...env });
+const settingsWith = (env: Record<string, string>) =>
+  parseSettings({ SITE_URL: 'http://localhost:8787', OIDC_SIGNING_KEY: workerEnv.OIDC_SIGNING_KEY, ...env });
 
 async function privateJwk(alg: 'ES256' | 'EdDSA', kid?: string) {
   const { privateKey } = await generateKeyPair(alg, {
@@ -36,10 +38,11 @@ describe('HS256 key rotation', () => {
     await expect(verifyAccessToken(oldToken, after)).rejects.toBeInstanceOf(TokenError);
   });
 
-  it('publishes no key: HMAC secrets stay secret', async () => {
+  it('publishes no HMAC key: its secrets stay secret (only the RS256 keys of the OIDC provider are listed)', async () => {
     const response = await callWithEnv({}, '/.well-known/jwks.json');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ keys: [] });
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys.map((key) => key.alg)).toEqual(['RS256']);
   });
 
   it('does not reveal the secret in the kid', async () => {
@@ -59,7 +62,7 @@ describe.each(['ES256', 'EdDSA'] as const)('%s signing', (alg) => {
     const response = await callWithEnv(env, '/.well-known/jwks.json');
     expect(response.headers.get('Cache-Control')).toBe('public, max-age=300');
     const jwks = (await response.json()) as { keys: Record<string, string>[] };
-    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys.map((key) => key.alg)).toEqual([alg, 'RS256']);
     expect(jwks.keys[0]).toMatchObject({ kid: 'key-2026', alg, use: 'sig', kty: jwk.kty, x: jwk.x });
     expect(jwks.keys[0]).not.toHaveProperty('d');
 
@@ -118,6 +121,77 @@ describe('JWT_SECRET for asymmetric algorithms', () => {
       /^Server misconfigured: JWT_SECRET key 1 is not a usable ES256 JWK$/,
     );
     expect(logged).toHaveBeenCalledWith(expect.stringContaining('JWT_SECRET key 1 is not a usable ES256 JWK'));
+    logged.mockRestore();
+  });
+});
+
+describe('OIDC_SIGNING_KEY: the OpenID Connect provider RS256 keys', () => {
+  async function rsaJwk(kid?: string) {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    return { ...(await exportJWK(privateKey)), ...(kid ? { kid } : {}) };
+  }
+  const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
+
+  it('publishes the public half with its kid, RS256 and use sig, and nothing private', async () => {
+    const key = await rsaJwk('oidc-2026');
+    const response = await callWithEnv({ OIDC_SIGNING_KEY: JSON.stringify(key) }, '/.well-known/jwks.json');
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys).toEqual([{ kty: 'RSA', n: key.n, e: key.e, kid: 'oidc-2026', alg: 'RS256', use: 'sig' }]);
+    for (const member of PRIVATE_MEMBERS) expect(keys[0]).not.toHaveProperty(member);
+    const ring = await oidcKeyRing(settingsWith({ JWT_SECRET: OLD, OIDC_SIGNING_KEY: JSON.stringify(key) }));
+    expect(ring).toMatchObject({ algorithm: 'RS256', signing: { kid: 'oidc-2026' } });
+  });
+
+  it('rotates as JWT_SECRET does: a JWK Set signs with its first key and publishes them all', async () => {
+    const newKey = await rsaJwk('new');
+    const { d: _, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...oldPublic } = await rsaJwk('old');
+    const settings = settingsWith({ JWT_SECRET: OLD, OIDC_SIGNING_KEY: JSON.stringify({ keys: [newKey, oldPublic] }) });
+    const ring = await oidcKeyRing(settings);
+    expect(ring.signing.kid).toBe('new');
+    expect([...ring.verifying.keys()]).toEqual(['new', 'old']);
+    expect(ring.publicJwks.map((key) => key.kid)).toEqual(['new', 'old']);
+  });
+
+  it.each([
+    ['', /OIDC_SIGNING_KEY is not set/],
+    ['not json', /OIDC_SIGNING_KEY must be an RSA JWK or a JWK Set/],
+  ])('refuses %j, naming the setting', (raw, message) => {
+    expect(() => settingsWith({ JWT_SECRET: OLD, OIDC_SIGNING_KEY: raw })).toThrow(message);
+  });
+
+  it('refuses another kind of key, a key under 2048 bits and a set that starts with a public key, never quoting it', async () => {
+    const cases: [object, RegExp][] = [
+      [await privateJwk('ES256'), /key 1 must be an RSA JWK/],
+      // A 1024-bit modulus is 171 characters of base64url.
+      [
+        { ...(await rsaJwk()), n: (await rsaJwk()).n!.slice(0, 171) },
+        /key 1 must have a modulus of at least 2048 bits/,
+      ],
+      [{ keys: [{ kty: 'RSA', n: (await rsaJwk()).n, e: 'AQAB' }] }, /must start with a private key/],
+    ];
+    for (const [key, message] of cases) {
+      const error = (() => {
+        try {
+          settingsWith({ JWT_SECRET: OLD, OIDC_SIGNING_KEY: JSON.stringify(key) });
+        } catch (e) {
+          return e as SettingsError;
+        }
+      })();
+      expect(error).toBeInstanceOf(SettingsError);
+      expect(error!.setting).toBe('OIDC_SIGNING_KEY');
+      expect(error!.message).toMatch(message);
+      expect(error!.message).not.toContain(JSON.stringify(key).slice(20, 40));
+    }
+  });
+
+  it('answers 500 naming OIDC_SIGNING_KEY when the key cannot be imported', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const key = { ...(await rsaJwk()), d: 'not-a-key' };
+    const response = await callWithEnv({ OIDC_SIGNING_KEY: JSON.stringify(key) }, '/.well-known/jwks.json');
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { detail: string }).detail).toBe(
+      'Server misconfigured: OIDC_SIGNING_KEY key 1 is not a usable RS256 JWK',
+    );
     logged.mockRestore();
   });
 });

@@ -1,3 +1,4 @@
+import { env as workerEnv } from 'cloudflare:workers';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -13,7 +14,12 @@ import { parseSettings } from '../../src/config';
 
 const SECRET = 'x'.repeat(32) + '-token-tests';
 const settingsWith = (overrides: Record<string, string> = {}) =>
-  parseSettings({ JWT_SECRET: SECRET, SITE_URL: 'http://localhost:8787', ...overrides });
+  parseSettings({
+    JWT_SECRET: SECRET,
+    OIDC_SIGNING_KEY: workerEnv.OIDC_SIGNING_KEY,
+    SITE_URL: 'http://localhost:8787',
+    ...overrides,
+  });
 const user = { id: 7, username: 'alice', isStaff: false, tokenVersion: 0 };
 const T0 = new Date('2026-05-01T12:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);

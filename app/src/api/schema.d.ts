@@ -625,8 +625,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The public keys that verify access tokens (ES256 or EdDSA)
-         * @description Empty with HS256, whose keys are secret. Short caching lets a rotation reach verifiers within minutes.
+         * The public keys: of access tokens (ES256 or EdDSA) and of the OpenID Connect provider (RS256)
+         * @description HS256 keys are secret and never listed; the RS256 keys of OIDC_SIGNING_KEY always are. Short caching lets a rotation reach verifiers within minutes.
          */
         get: operations["getWellKnownJwksJson"];
         put?: never;
