@@ -5,68 +5,15 @@
  * first); `--wrangler-local` takes that same path to the local database. See
  * scripts/django-import.ts for what is imported and checked.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ImportError, importDjangoDump, type ImportDatabase, type ImportReport } from './django-import.ts';
+import { ImportError, importDjangoDump, type ImportReport } from './django-import.ts';
 import { migrateLocalD1, withLocalD1 } from './local-d1.ts';
-import { projectRoot, wranglerEnv } from './wrangler.ts';
-
-const wranglerBin = path.join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+import { wranglerDatabase } from './wrangler-d1.ts';
 
 function fail(message: string): never {
   console.error(`Error: ${message}`);
   process.exit(1);
-}
-
-/** A value written into SQL text (wrangler's CLI takes no bound values). */
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
-  throw new Error(`cannot write ${typeof value} into SQL`);
-}
-
-const inline = (query: string, values: unknown[]) => {
-  let next = 0;
-  return query.replace(/\?/g, () => literal(values[next++]));
-};
-
-/** The import's database through `wrangler d1 execute` (`target`: --remote, or --local). */
-function wranglerDatabase(target: string[]): ImportDatabase {
-  const run = (args: string[]) => {
-    const result = spawnSync(process.execPath, [wranglerBin, 'd1', 'execute', 'DB', ...target, '--json', ...args], {
-      cwd: projectRoot,
-      env: wranglerEnv,
-      encoding: 'utf8',
-      maxBuffer: 256 * 2 ** 20,
-    });
-    if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout) as { results: Record<string, unknown>[] }[];
-  };
-  return {
-    prepare: (query) => ({
-      bind: (...values) => {
-        const sql = inline(query, values);
-        return {
-          sql,
-          all: async <T>() => ({ results: run(['--command', sql])[0]!.results as T[] }),
-        };
-      },
-    }),
-    async batch(statements) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'import-django-'));
-      try {
-        const file = path.join(dir, 'import.sql');
-        writeFileSync(file, statements.map((s) => `${(s as unknown as { sql: string }).sql};`).join('\n'));
-        run(['--file', file]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
 }
 
 function print(report: ImportReport): void {

@@ -10,7 +10,7 @@
  */
 import type { Context } from 'hono';
 import { generateCookie, getCookie } from 'hono/cookie';
-import { isSessionSecret } from '../auth/session-secrets';
+import { isSecret } from '../auth/random-secrets';
 
 export const SESSION_COOKIE = '__Secure-session';
 export const SESSION_COOKIE_PATH = '/auth/session/';
@@ -20,7 +20,7 @@ const MAX_COOKIE_AGE_SECONDS = 400 * 86400;
 /** The cookie's secret, when the request carries a well-formed one. */
 export function readSessionCookie(c: Context): string | undefined {
   const value = getCookie(c, SESSION_COOKIE);
-  return value !== undefined && isSessionSecret(value) ? value : undefined;
+  return value !== undefined && isSecret(value) ? value : undefined;
 }
 
 const cookie = (value: string, maxAge: number) =>

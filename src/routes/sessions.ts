@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { auditStatement, eventOrigin } from '../audit/record';
-import { hashSessionSecret, newSessionSecret } from '../auth/session-secrets';
+import { hashSecret, newSecret } from '../auth/random-secrets';
 import { issueAccessToken, parseAmr, type AuthMethod, type TokenUser } from '../auth/tokens';
 import { endSession, ownerOf, rotateSession, startSession } from '../db/sessions';
 import { detail, noSession } from '../drf/errors';
@@ -46,7 +46,7 @@ export async function startBrowserSession(
   if (!settings.jwtAllowRefresh)
     return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
   const family = crypto.randomUUID();
-  const secret = newSessionSecret();
+  const secret = newSecret();
   const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
   const token = await issueAccessToken(user, settings, { now, sessionId: family, authentication });
   const previous = readSessionCookie(c);
@@ -55,7 +55,7 @@ export async function startBrowserSession(
     {
       family,
       userId: user.id,
-      secretHash: await hashSessionSecret(secret),
+      secretHash: await hashSecret(secret),
       tokenVersion: user.tokenVersion,
       loginAt: now,
       expiresAt,
@@ -63,7 +63,7 @@ export async function startBrowserSession(
       authTime: now,
       userAgent: shortUserAgent(c.req.header('User-Agent')),
     },
-    previous === undefined ? undefined : await hashSessionSecret(previous),
+    previous === undefined ? undefined : await hashSecret(previous),
   );
   c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now));
   return c.json({ token });
@@ -75,12 +75,12 @@ async function refresh(c: Context<AppEnv>) {
   const presented = readSessionCookie(c);
   if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
-  const successor = newSessionSecret();
+  const successor = newSecret();
   const { session: refreshed, reuseOf } = await rotateSession(
     c.var.db,
     {
-      presentedHash: await hashSessionSecret(presented),
-      nextHash: await hashSessionSecret(successor),
+      presentedHash: await hashSecret(presented),
+      nextHash: await hashSecret(successor),
       now,
       graceSeconds: settings.sessionRotationGrace,
     },
@@ -113,7 +113,7 @@ async function end(c: Context<AppEnv>) {
   const presented = readSessionCookie(c);
   if (presented !== undefined) {
     const db = c.var.db;
-    const hash = await hashSessionSecret(presented);
+    const hash = await hashSecret(presented);
     const owner = { id: ownerOf(hash) };
     await db.batch([
       // Before the deletion, which takes the cookie that names the user.

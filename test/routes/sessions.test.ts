@@ -6,7 +6,7 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { passwordFingerprint } from '../../src/auth/passwords';
-import { hashSessionSecret } from '../../src/auth/session-secrets';
+import { hashSecret } from '../../src/auth/random-secrets';
 import { issuePasswordResetToken } from '../../src/auth/tokens';
 import { getDb } from '../../src/db/client';
 import { sessions, users } from '../../src/db/schema';
@@ -145,7 +145,7 @@ describe('POST /auth/session/', () => {
     const before = Date.now();
     const { secret, token } = await startSession(user);
     const [row] = await sessionRows(user.id);
-    expect(row!.secretHash).toBe(await hashSessionSecret(secret));
+    expect(row!.secretHash).toBe(await hashSecret(secret));
     expect(Object.values(row!).map(String)).not.toContain(secret);
     expect(row!.expiresAt.getTime() - row!.loginAt.getTime()).toBe(settings().jwtRefreshExpirationDelta * 1000);
     expect(row!.loginAt.getTime()).toBeGreaterThanOrEqual(before);
@@ -694,7 +694,7 @@ describe('the secret', () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('\n')).toContain('SQLITE_ERROR');
     for (const secret of secrets) {
-      const hash = await hashSessionSecret(secret);
+      const hash = await hashSecret(secret);
       for (const text of [...bodies, ...lines]) {
         expect(text).not.toContain(secret);
         expect(text).not.toContain(hash);
