@@ -67,6 +67,16 @@ check "the superuser logs in" '"token":"ey' "$(post /api-auth/ "{\"username\":\"
 again=$(npm run -s createsuperuser -- --username "$admin" --password other-pass 2>&1 && echo "exit 0" || echo "exit $?")
 check "createsuperuser refuses a taken username" "That username is already taken." "$again"
 check "... and exits with an error" "exit 1" "$again"
+admin_token=$(post /api-auth/ "{\"username\":\"$admin\",\"password\":\"admin-pass\"}" | json token)
+client=$(npm run -s oauth-client -- create --name "Smoke app" --redirect-uri https://smoke.example/cb 2>&1 || true)
+check "oauth-client create while npm start runs: the secret shown once" '"client_secret": "' "$client"
+client_id=$(sed -n 's/.*"client_id": "\([^"]*\)".*/\1/p' <<<"$client")
+check "... and the staff routes list it" "\"client_id\":\"$client_id\"" "$(curl -s -H "Authorization: Bearer $admin_token" "$base/oauth/clients/")"
+remote_path=$(npm run -s oauth-client -- list --wrangler-local 2>&1 || true)
+check "oauth-client through wrangler (the path of --remote) lists it too" "\"client_id\": \"$client_id\"" "$remote_path"
+deleted=$(npm run -s oauth-client -- delete "$client_id" --wrangler-local 2>&1 || true)
+check "oauth-client delete through wrangler" "Deleted client $client_id" "$deleted"
+check "... and the staff routes no longer list it" '[]' "$(curl -s -H "Authorization: Bearer $admin_token" "$base/oauth/clients/" | grep -o "$client_id" || echo '[]')"
 
 second=$(timeout 60 npm start -- --port "$port" 2>&1 && echo "exit 0" || echo "exit $?")
 check "a second npm start on the same port refuses, naming the port" "port $port is already in use" "$second"

@@ -44,6 +44,8 @@ const WHAT: Record<AuditKind, (details: Record<string, unknown>) => string> = {
   'staff.task_created': (details) => `Task "${text(details.title)}" created by staff`,
   'staff.task_changed': (details) => `Task ${String(details.task)} changed by staff`,
   'staff.task_deleted': (details) => `Task ${String(details.task)} deleted by staff`,
+  'staff.oauth_client_created': (details) => `App "${text(details.name)}" registered by staff`,
+  'staff.oauth_client_deleted': (details) => `App ${text(details.client_id)} removed by staff`,
 };
 
 export const AUDIT_KINDS = Object.keys(WHAT) as AuditKind[];

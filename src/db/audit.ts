@@ -31,6 +31,8 @@ export const AUDIT_KINDS = [
   'staff.task_created',
   'staff.task_changed',
   'staff.task_deleted',
+  'staff.oauth_client_created',
+  'staff.oauth_client_deleted',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];

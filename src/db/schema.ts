@@ -1,6 +1,6 @@
 /** Every table and its row types; nothing else. Column names become snake_case (see drizzle.config.ts). */
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -258,4 +258,103 @@ export const auditEvents = sqliteTable(
     index('audit_events_subject_kind_idx').on(table.subjectId, table.kind, table.id),
     index('audit_events_at_idx').on(table.at),
   ],
+);
+
+/**
+ * The apps that sign their users in with this service (the OpenID Connect provider, src/oauth/).
+ * A confidential client has a secret, stored as its SHA-256 (it carries 256 random bits); a public
+ * one (a single-page or native app) has none and proves itself with PKCE alone.
+ */
+export const oauthClients = sqliteTable('oauth_clients', {
+  clientId: text().primaryKey(),
+  name: text().notNull(),
+  /** The exact redirect URIs, as a JSON array; a loopback one matches any port (RFC 8252). */
+  redirectUris: text({ mode: 'json' }).$type<string[]>().notNull(),
+  secretHash: text(),
+  createdAt: integer({ mode: 'timestamp_ms' }).notNull().default(now),
+});
+
+/** What a user allowed a client: the scopes, remembered so the consent page is not asked again. */
+export const oauthConsents = sqliteTable(
+  'oauth_consents',
+  {
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text()
+      .notNull()
+      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
+    /** Space-separated. */
+    scopes: text().notNull(),
+    grantedAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.clientId] })],
+);
+
+/**
+ * Authorization codes: SHA-256 of each, single use, 60 s, bound to the client, the redirect URI
+ * and the PKCE challenge. `grantId` is the grant its exchange issued: a replayed code revokes it.
+ */
+export const oauthCodes = sqliteTable(
+  'oauth_codes',
+  {
+    codeHash: text().primaryKey(),
+    clientId: text()
+      .notNull()
+      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    redirectUri: text().notNull(),
+    scopes: text().notNull(),
+    codeChallenge: text().notNull(),
+    nonce: text(),
+    /** The login the code carries into the ID token: `auth_time` and `amr` (space-separated). */
+    authTime: integer({ mode: 'timestamp_ms' }).notNull(),
+    amr: text().notNull(),
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    grantId: text(),
+  },
+  (table) => [index('oauth_codes_expires_at_idx').on(table.expiresAt)],
+);
+
+/**
+ * What an exchanged code gave a client for a user: its access tokens name the grant (`gid`) and
+ * work while it lives; with `offline_access`, its refresh tokens rotate within it. Revoking (a
+ * consent withdrawn, RFC 7009, a reused refresh token, a replayed code) deletes the grant.
+ */
+export const oauthGrants = sqliteTable(
+  'oauth_grants',
+  {
+    id: text().primaryKey(),
+    clientId: text()
+      .notNull()
+      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    scopes: text().notNull(),
+    authTime: integer({ mode: 'timestamp_ms' }).notNull(),
+    amr: text().notNull(),
+    createdAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    /** The refresh tokens' absolute end (JWT_REFRESH_EXPIRATION_DELTA after the login). */
+    expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    index('oauth_grants_user_client_idx').on(table.userId, table.clientId),
+    index('oauth_grants_expires_at_idx').on(table.expiresAt),
+  ],
+);
+
+/** A grant's refresh tokens (SHA-256 of each): the current one, and those it replaced, to see reuse. */
+export const oauthRefreshTokens = sqliteTable(
+  'oauth_refresh_tokens',
+  {
+    tokenHash: text().primaryKey(),
+    grantId: text()
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: 'cascade' }),
+    replacedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (table) => [index('oauth_refresh_tokens_grant_idx').on(table.grantId)],
 );

@@ -86,6 +86,8 @@ const PATH_PARAMETERS = new Map([
   // A browser session's id (the `sid` of its tokens): other characters are a 404 before
   // the handler.
   ['session', { pattern: '{[0-9a-f-]+}', schema: { type: 'string', format: 'uuid' } }],
+  // An OAuth client's id (base64url).
+  ['client', { pattern: '{[A-Za-z0-9_-]+}', schema: { type: 'string' } }],
 ]);
 
 export const pathParameters = (path: string) =>

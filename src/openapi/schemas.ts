@@ -59,6 +59,13 @@ const fieldErrors = component(
   'Messages per field; `non_field_errors` holds those about the whole body.',
 );
 
+const oauthClient = z.object({
+  client_id: z.string(),
+  name: z.string(),
+  redirect_uris: z.array(z.string()),
+  public: z.boolean().meta({ description: 'No secret: the client proves itself with PKCE alone.' }),
+});
+
 const passkey = component(
   'Passkey',
   z.object({
@@ -151,6 +158,17 @@ export const responses = {
     "The caller's live browser sessions, newest login first (at most 100).",
   ),
   AuditEventPage: component('AuditEventPage', cursorPageOf(auditEvent)),
+  OAuthClientCreated: component(
+    'OAuthClientCreated',
+    oauthClient.extend({
+      client_secret: z.string().optional().meta({ description: "A confidential client's secret: shown here only." }),
+    }),
+  ),
+  OAuthClientList: component(
+    'OAuthClientList',
+    z.array(oauthClient),
+    'The registered apps, oldest first (at most 1000).',
+  ),
   PasskeyCreated: component('PasskeyCreated', z.object({ id, name: z.string(), created: dateTime })),
   WebAuthnOptions: component(
     'WebAuthnOptions',

@@ -1,7 +1,8 @@
-/** The caller's account as D1 has it now, for routes that change what protects it. */
+/** The caller's account as D1 has it now, for routes that change what protects it or need staff. */
 import type { Context } from 'hono';
-import { inactiveCallerError } from '../auth/permissions';
-import { findTokenUser } from '../db/users';
+import { inactiveCallerError, isStaffNow } from '../auth/permissions';
+import { findStanding, findTokenUser } from '../db/users';
+import { permissionDenied } from '../drf/errors';
 import type { AppEnv, AuthUser } from '../env';
 
 /**
@@ -13,4 +14,12 @@ export async function activeAccount(c: Context<AppEnv>, user: AuthUser) {
   const refused = inactiveCallerError(account);
   if (refused || !account) throw refused;
   return account;
+}
+
+/** 401 for a caller who is gone or deactivated, 403 for one who is not staff now (one read). */
+export async function requireStaffNow(c: Context<AppEnv>, user: AuthUser) {
+  const standing = await findStanding(c.var.db, user.id);
+  const inactive = inactiveCallerError(standing);
+  if (inactive || !standing) throw inactive;
+  if (!isStaffNow(user, standing)) throw permissionDenied();
 }

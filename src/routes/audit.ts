@@ -6,18 +6,15 @@
 import { and, desc } from 'drizzle-orm';
 import type { Context } from 'hono';
 import * as z from 'zod';
-import { inactiveCallerError, isStaffNow } from '../auth/permissions';
 import { AUDIT_KINDS, eventsWhere, selectEvents, type AuditEvent, type EventFilter } from '../db/audit';
 import { auditEvents } from '../db/schema';
-import { findStanding } from '../db/users';
 import { cursorPage, cursorRows, decodeCursor } from '../drf/cursor-pagination';
-import { permissionDenied } from '../drf/errors';
 import { queryUserIdField } from '../drf/fields';
 import type { Ordering } from '../drf/ordering';
 import { paginationQuery } from '../drf/pagination';
-import type { AppEnv, AuthUser } from '../env';
+import type { AppEnv } from '../env';
 import { defineRoute } from '../http/route';
-import { activeAccount } from './account';
+import { activeAccount, requireStaffNow } from './account';
 
 const NEWEST_FIRST: Ordering = {
   text: '',
@@ -66,14 +63,6 @@ async function eventPage(
     limit,
   );
   return cursorPage(c, { path, ordering: NEWEST_FIRST, limit, position }, rows, (event) => [event.id], serializeEvent);
-}
-
-/** 401 for a caller who is gone or deactivated, 403 for one who is not staff now (one read). */
-async function requireStaffNow(c: Context<AppEnv>, user: AuthUser) {
-  const standing = await findStanding(c.var.db, user.id);
-  const inactive = inactiveCallerError(standing);
-  if (inactive || !standing) throw inactive;
-  if (!isStaffNow(user, standing)) throw permissionDenied();
 }
 
 export const auditRoutes = [

@@ -6,6 +6,7 @@ import { emailChangeRoutes } from './email-change';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
 import { mySessionRoutes } from './my-sessions';
+import { oauthClientRoutes } from './oauth-clients';
 import { passkeyRoutes } from './passkeys';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
@@ -28,6 +29,7 @@ const apiRoutes: readonly Route[] = [
   ...jwksRoutes,
   ...taskRoutes,
   ...auditRoutes,
+  ...oauthClientRoutes,
   ...userRoutes,
 ];
 

@@ -17,7 +17,11 @@ const document = async () =>
 
 /** A concrete path for a documented one: an id that exists nowhere, a token that is not one. */
 const concrete = (path: string) =>
-  path.replace('{id}', '999999').replace('{token}', 'not.a.token').replace('{session}', crypto.randomUUID());
+  path
+    .replace('{id}', '999999')
+    .replace('{token}', 'not.a.token')
+    .replace('{session}', crypto.randomUUID())
+    .replace('{client}', 'no-such-client');
 
 const request = (method: string, path: string, authorization?: string) =>
   call(concrete(path), {

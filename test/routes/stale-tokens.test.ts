@@ -91,7 +91,10 @@ describe("a deleted user's token", () => {
     const required = routes.filter((route) => route.auth === 'required');
     expect(required.length).toBeGreaterThanOrEqual(6);
     for (const route of required) {
-      const path = route.path.replace('{id}', String(taskId)).replace('{session}', crypto.randomUUID());
+      const path = route.path
+        .replace('{id}', String(taskId))
+        .replace('{session}', crypto.randomUUID())
+        .replace('{client}', 'no-such-client');
       const hasBody = route.body !== undefined;
       const response = await send(route.method.toUpperCase(), path, {
         token: ghost.token,

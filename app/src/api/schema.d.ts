@@ -687,7 +687,7 @@ export interface paths {
         };
         /**
          * The audit log, newest first (staff)
-         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted). Events are kept AUDIT_RETENTION_DAYS.
+         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted, staff.oauth_client_created, staff.oauth_client_deleted). Events are kept AUDIT_RETENTION_DAYS.
          */
         get: operations["getAudit"];
         put?: never;
@@ -713,6 +713,44 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/clients/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registered apps (staff) */
+        get: operations["getOauthClients"];
+        put?: never;
+        /**
+         * Register an app that signs its users in with this service (staff)
+         * @description A confidential client (the default) gets a `client_secret`, shown in this answer only; a `public` one (a single-page or native app) has none and uses PKCE alone.
+         */
+        post: operations["postOauthClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/clients/{client}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an app (staff): its consents, codes and grants go with it */
+        delete: operations["deleteOauthClientsClient"];
         options?: never;
         head?: never;
         patch?: never;
@@ -880,7 +918,7 @@ export interface components {
              */
             at: string;
             /** @enum {string} */
-            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
             /** @description Who acted; null when nobody was logged in (a failed login). */
             actor: {
                 id: number;
@@ -973,6 +1011,22 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["AuditEvent"][];
         };
+        OAuthClientCreated: {
+            client_id: string;
+            name: string;
+            redirect_uris: string[];
+            /** @description No secret: the client proves itself with PKCE alone. */
+            public: boolean;
+            /** @description A confidential client's secret: shown here only. */
+            client_secret?: string;
+        };
+        OAuthClientList: {
+            client_id: string;
+            name: string;
+            redirect_uris: string[];
+            /** @description No secret: the client proves itself with PKCE alone. */
+            public: boolean;
+        }[];
         PasskeyCreated: {
             id: number;
             name: string;
@@ -4338,7 +4392,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
                 /** @description The id of the account the events concern (also a deleted one). */
                 subject?: number;
             };
@@ -4420,7 +4474,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
             };
             header?: never;
             path?: never;
@@ -4448,6 +4502,219 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getOauthClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientList"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    redirect_uris: string[];
+                    public?: boolean;
+                };
+                "application/x-www-form-urlencoded": {
+                    name: string;
+                    redirect_uris: string[];
+                    public?: boolean;
+                };
+                "multipart/form-data": {
+                    name: string;
+                    redirect_uris: string[];
+                    public?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientCreated"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteOauthClientsClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
