@@ -274,16 +274,22 @@ export const oauthClients = sqliteTable('oauth_clients', {
   createdAt: integer({ mode: 'timestamp_ms' }).notNull().default(now),
 });
 
+/** A row's user and client: the row goes with either (an account deleted, a client removed). */
+const cascadingUserId = () =>
+  integer()
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' });
+const cascadingClientId = () =>
+  text()
+    .notNull()
+    .references(() => oauthClients.clientId, { onDelete: 'cascade' });
+
 /** What a user allowed a client: the scopes, remembered so the consent page is not asked again. */
 export const oauthConsents = sqliteTable(
   'oauth_consents',
   {
-    userId: integer()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    clientId: text()
-      .notNull()
-      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
+    userId: cascadingUserId(),
+    clientId: cascadingClientId(),
     /** Space-separated. */
     scopes: text().notNull(),
     grantedAt: integer({ mode: 'timestamp_ms' }).notNull(),
@@ -299,12 +305,8 @@ export const oauthCodes = sqliteTable(
   'oauth_codes',
   {
     codeHash: text().primaryKey(),
-    clientId: text()
-      .notNull()
-      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
-    userId: integer()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: cascadingClientId(),
+    userId: cascadingUserId(),
     redirectUri: text().notNull(),
     scopes: text().notNull(),
     codeChallenge: text().notNull(),
@@ -327,12 +329,8 @@ export const oauthGrants = sqliteTable(
   'oauth_grants',
   {
     id: text().primaryKey(),
-    clientId: text()
-      .notNull()
-      .references(() => oauthClients.clientId, { onDelete: 'cascade' }),
-    userId: integer()
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: cascadingClientId(),
+    userId: cascadingUserId(),
     scopes: text().notNull(),
     authTime: integer({ mode: 'timestamp_ms' }).notNull(),
     amr: text().notNull(),
