@@ -126,11 +126,17 @@ const documented = buildOpenApiDocument(routes, SITE_URL).paths as Record<
   Record<string, { responses: Record<string, unknown> }>
 >;
 
-/** `{"detail": "..."}` or `{"field": ["message", ...]}`: the two error shapes of the document. */
+/**
+ * `{"detail": "..."}` or `{"field": ["message", ...]}`: the two error shapes of the document; and
+ * RFC 6749's `{"error", "error_description"}` from the OpenID Connect provider's endpoints.
+ */
 function isErrorBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const entries = Object.entries(body);
   if (entries.length === 1 && entries[0]![0] === 'detail') return typeof entries[0]![1] === 'string';
+  if (entries.length === 2 && 'error' in body && 'error_description' in body) {
+    return typeof body.error === 'string' && typeof body.error_description === 'string';
+  }
   return (
     entries.length > 0 &&
     entries.every(([, messages]) => Array.isArray(messages) && messages.every((m) => typeof m === 'string'))
@@ -141,7 +147,8 @@ function isErrorBody(body: unknown): boolean {
 async function expectWellFormed(response: Response, route: Route, what: string) {
   expect(response.status, what).toBeLessThan(500);
   expect(Object.keys(documented[route.path]![route.method]!.responses), what).toContain(String(response.status));
-  if (response.status === 204) return;
+  // No body (204, a redirect, RFC 7009's 200).
+  if (route.responses[response.status] === null) return expect(await response.text(), what).toBe('');
   // Every answer is JSON but the HTML pages' own.
   if (response.status === 200 && route.responses[200] === 'Html') return;
   expect(response.headers.get('Content-Type') ?? '', what).toMatch(/^application\/json/);
@@ -234,6 +241,8 @@ describe('any method, any headers, CORS on, fuzzed', () => {
           if (
             verb === 'HEAD' ||
             response.status === 204 ||
+            (response.status === 302 && text === '') ||
+            (response.status === 200 && text === '' && path.startsWith('/oauth/revoke')) ||
             (response.status === 200 && /^text\/html/.test(response.headers.get('Content-Type') ?? ''))
           )
             return;

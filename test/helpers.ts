@@ -17,7 +17,8 @@ export const settings = () => getSettings(env);
  * sets CF-Connecting-IP, so the per-IP rate limits (active in tests) only meet the tests about them.
  */
 function clientRequest(path: string, init?: RequestInit): Request {
-  const request = new Request(`http://api.test${path}`, init);
+  // A redirect is an answer to look at, as a client sees it, never followed.
+  const request = new Request(`http://api.test${path}`, { redirect: 'manual', ...init });
   if (!request.headers.has('CF-Connecting-IP')) request.headers.set('CF-Connecting-IP', randomIp());
   return request;
 }

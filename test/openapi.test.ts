@@ -30,7 +30,13 @@ const getDocument = async () => (await (await call('/openapi.json')).json()) as 
 /** `/tasks/:id{[0-9]+}` -> `/tasks/{id}/`, as clients call it (trailing slash, DRF style). */
 function documentedPath(honoPath: string): string {
   const path = honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}');
-  return path === '/' || path === '/docs' || path.endsWith('.json') || path.startsWith('/app/') ? path : `${path}/`;
+  return path === '/' ||
+    path === '/docs' ||
+    path.startsWith('/.well-known/') ||
+    path.endsWith('.json') ||
+    path.startsWith('/app/')
+    ? path
+    : `${path}/`;
 }
 
 describe('GET /openapi.json', () => {

@@ -7,6 +7,7 @@ export type AuditKind = AuditEvent['kind'];
 const METHODS: Record<string, string> = { pwd: 'password', otp: 'code', hwk: 'passkey' };
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
+const list = (value: unknown) => (Array.isArray(value) ? value.map(text).join(', ') : '');
 
 const WHAT: Record<AuditKind, (details: Record<string, unknown>) => string> = {
   'login.succeeded': (details) => {
@@ -46,6 +47,8 @@ const WHAT: Record<AuditKind, (details: Record<string, unknown>) => string> = {
   'staff.task_deleted': (details) => `Task ${String(details.task)} deleted by staff`,
   'staff.oauth_client_created': (details) => `App "${text(details.name)}" registered by staff`,
   'staff.oauth_client_deleted': (details) => `App ${text(details.client_id)} removed by staff`,
+  'oauth.consent_given': (details) => `App "${text(details.name)}" allowed: ${list(details.scopes)}`,
+  'oauth.consent_revoked': (details) => `Access of "${text(details.name)}" revoked`,
 };
 
 export const AUDIT_KINDS = Object.keys(WHAT) as AuditKind[];

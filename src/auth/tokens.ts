@@ -1,6 +1,6 @@
 /**
- * Issues and verifies each kind of token; knows nothing of HTTP. With keys.ts, the only files
- * that import jose.
+ * Issues and verifies each kind of token; knows nothing of HTTP. With keys.ts and oidc-tokens.ts
+ * (the OpenID Connect provider's kinds), the only files that import jose.
  *
  * Kinds are told apart by the JWT `typ` header, which jose checks on verification, so an
  * activation token never passes as an access token and the reverse. Every token names its key
@@ -151,16 +151,19 @@ export function issueActivationToken(
   return sign('activation', { user_id: userId }, userId, settings.activationExpirationDelta, settings, now, jti);
 }
 
+/** Only a ring's own keys, chosen by kid: a token without a kid, or with one the ring lacks, fails. */
+export const keyByKid =
+  (verifying: ReadonlyMap<string, CryptoKey>) =>
+  ({ kid }: JWTHeaderParameters) => {
+    const key = kid === undefined ? undefined : verifying.get(kid);
+    if (!key) throw new TokenError('invalid');
+    return key;
+  };
+
 async function verify(kind: TokenKind, token: string, lifetime: number, settings: Settings, now: Date) {
   try {
     const ring = await keyRing(settings);
-    // Only our own keys, chosen by kid; a token without a kid, or with one we do not hold, fails.
-    const keyFor = ({ kid }: JWTHeaderParameters) => {
-      const key = kid === undefined ? undefined : ring.verifying.get(kid);
-      if (!key) throw new TokenError('invalid');
-      return key;
-    };
-    const { payload } = await jwtVerify(token, keyFor, {
+    const { payload } = await jwtVerify(token, keyByKid(ring.verifying), {
       algorithms: [ring.algorithm],
       typ: TOKEN_TYPES[kind],
       issuer: settings.jwtIssuer,
@@ -192,7 +195,7 @@ function isUserId(value: unknown): value is number {
 }
 
 /** Maps every jose failure to one of our two token errors, keeping the original as `cause`. */
-function toTokenError(error: unknown): TokenError {
+export function toTokenError(error: unknown): TokenError {
   if (error instanceof TokenError) return error;
   if (error instanceof errors.JWTExpired) return new TokenError('expired', { cause: error });
   if (error instanceof errors.JOSEError) return new TokenError('invalid', { cause: error });

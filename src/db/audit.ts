@@ -33,6 +33,8 @@ export const AUDIT_KINDS = [
   'staff.task_deleted',
   'staff.oauth_client_created',
   'staff.oauth_client_deleted',
+  'oauth.consent_given',
+  'oauth.consent_revoked',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -337,6 +337,12 @@ export const oauthGrants = sqliteTable(
     createdAt: integer({ mode: 'timestamp_ms' }).notNull(),
     /** The refresh tokens' absolute end (JWT_REFRESH_EXPIRATION_DELTA after the login). */
     expiresAt: integer({ mode: 'timestamp_ms' }).notNull(),
+    /**
+     * The user's token version at the grant: a logout everywhere, a password change or reset and a
+     * deactivation raise it, which ends the grant as it ends sessions. (Added by migration 0013: no
+     * grant existed before it, so the default never applies.)
+     */
+    tokenVersion: integer().notNull().default(0),
   },
   (table) => [
     index('oauth_grants_user_client_idx').on(table.userId, table.clientId),

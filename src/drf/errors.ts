@@ -6,7 +6,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** `{"field": ["message", ...]}`; the key `non_field_errors` holds errors about the whole body. */
 export type FieldErrors = Record<string, string[]>;
-export type ErrorBody = { detail: string; code?: string } | FieldErrors;
+/** RFC 6749 §5.2: the OpenID Connect provider's token, revocation and userinfo endpoints answer this. */
+export type OAuthErrorBody = { error: string; error_description: string };
+export type ErrorBody = { detail: string; code?: string } | FieldErrors | OAuthErrorBody;
 
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
@@ -19,7 +21,7 @@ export class ApiError extends Error {
     headers: Record<string, string> = {},
     options?: { cause?: unknown },
   ) {
-    super(typeof body.detail === 'string' ? body.detail : JSON.stringify(body), options);
+    super('detail' in body && typeof body.detail === 'string' ? body.detail : JSON.stringify(body), options);
     this.name = 'ApiError';
     this.status = status;
     this.body = body;
@@ -79,3 +81,11 @@ export const notFound = () => detail(404, 'Not found.');
 
 export const methodNotAllowed = (method: string, allowed: readonly string[]) =>
   detail(405, `Method "${method}" not allowed.`, { Allow: allowed.join(', ') });
+
+/** An OAuth error (RFC 6749 §5.2, RFC 6750 §3.1): `invalid_grant`, `invalid_client`, ... */
+export const oauthError = (
+  status: ContentfulStatusCode,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+) => new ApiError(status, { error, error_description: description }, { 'Cache-Control': 'no-store', ...headers });

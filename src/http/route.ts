@@ -12,6 +12,7 @@ import { authenticate } from '../auth/middleware';
 import { methodNotAllowed, notAuthenticated, notFound } from '../drf/errors';
 import { validate } from '../drf/validation';
 import type { AppEnv, AuthUser } from '../env';
+import type { Scope } from '../oauth/scopes';
 import type { ResponseName } from '../openapi/schemas';
 import { validBody } from './body';
 import { limitPerIp } from './rate-limit';
@@ -54,6 +55,11 @@ export interface RouteDeclaration<A extends Auth, Q extends QuerySchema, B exten
   summary: string;
   description?: string;
   auth: A;
+  /**
+   * An access token of the OpenID Connect provider with this scope works here too, for its user
+   * and never as staff (src/auth/oauth-bearer.ts); on routes without one, such a token is a 401.
+   */
+  oauthScope?: Scope;
   /** Per-client-IP rate limit, counted under this name (several routes may share one). */
   rateLimit?: string;
   query?: Q;
@@ -108,7 +114,7 @@ export function derivedResponses(route: Route): Map<number, ResponseName> {
   const derived = new Map<number, ResponseName>();
   if (route.query || route.body) derived.set(400, 'BadRequest');
   if (route.auth === 'optional' || route.auth === 'required') derived.set(401, 'Detail');
-  if (route.auth === 'session') derived.set(403, 'Detail');
+  if (route.auth === 'session' || route.oauthScope) derived.set(403, 'Detail');
   if (pathParameters(route.path).length > 0) derived.set(404, 'Detail');
   // The body limit applies before any route: whatever a route reads, a body may be too large.
   derived.set(413, 'Detail');
@@ -167,7 +173,7 @@ export function registerRoutes(app: Hono<AppEnv>, routes: readonly Route[]): voi
       const middleware = [
         ...(route.auth === 'session' ? [trustedOriginOnly] : []),
         ...(route.rateLimit ? [limitPerIp(route.rateLimit)] : []),
-        ...(route.auth === 'optional' || route.auth === 'required' ? [authenticate] : []),
+        ...(route.auth === 'optional' || route.auth === 'required' ? [authenticate(route.oauthScope)] : []),
       ];
       app.on([route.method.toUpperCase()], [path], ...middleware, handle(route, allowed));
     }

@@ -12,6 +12,7 @@ const STATUS_TEXT = new Map<number, string>([
   [200, 'OK'],
   [201, 'Created'],
   [204, 'No Content'],
+  [302, 'Found: see Location'],
   [400, 'Invalid input (field errors, or `detail` for a malformed body)'],
   [401, 'Missing, invalid or expired token'],
   [403, 'Not allowed'],

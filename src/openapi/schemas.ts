@@ -59,6 +59,8 @@ const fieldErrors = component(
   'Messages per field; `non_field_errors` holds those about the whole body.',
 );
 
+const scopeInWords = z.object({ scope: z.string(), description: z.string().meta({ description: 'For the user.' }) });
+
 const oauthClient = z.object({
   client_id: z.string(),
   name: z.string(),
@@ -168,6 +170,77 @@ export const responses = {
     'OAuthClientList',
     z.array(oauthClient),
     'The registered apps, oldest first (at most 1000).',
+  ),
+  OAuthError: component(
+    'OAuthError',
+    z.object({
+      error: z
+        .string()
+        .meta({ description: '`invalid_grant`, `invalid_client`, `invalid_token`, ... (RFC 6749 §5.2).' }),
+      error_description: z.string(),
+    }),
+    'An error of the OpenID Connect provider, in the shape of RFC 6749.',
+  ),
+  OpenIdConfiguration: component(
+    'OpenIdConfiguration',
+    z.looseObject({ issuer: absoluteUrl, authorization_endpoint: absoluteUrl, token_endpoint: absoluteUrl }),
+    'OpenID Connect Discovery 1.0 provider metadata.',
+  ),
+  AuthorizationStep: component(
+    'AuthorizationStep',
+    z.object({
+      action: z.enum(['login', 'reauthenticate', 'consent', 'redirect']).meta({
+        description:
+          '`login`: send a token (log in first); `reauthenticate`: log in again (prompt=login or max_age); `consent`: ask the user, then send `decision`; `redirect`: go to `redirect_to`.',
+      }),
+      client: z.object({ client_id: z.string(), name: z.string() }),
+      scopes: z
+        .array(scopeInWords)
+        .optional()
+        .meta({ description: 'With `consent`: what the app asks for, in words.' }),
+      redirect_to: absoluteUrl.optional().meta({ description: "With `redirect`: the app's redirect URI and answer." }),
+    }),
+  ),
+  OAuthConsentList: component(
+    'OAuthConsentList',
+    z.array(
+      z.object({
+        client_id: z.string(),
+        name: z.string(),
+        scopes: z.array(scopeInWords),
+        granted: dateTime.meta({ description: 'When the user last allowed it.' }),
+      }),
+    ),
+    'The apps the caller allowed, oldest first.',
+  ),
+  LogoutStep: component(
+    'LogoutStep',
+    z.object({
+      client_name: z.string().nullable().meta({ description: 'The app that asked, when it said which it is.' }),
+      redirect_to: absoluteUrl
+        .nullable()
+        .meta({ description: "Where to send the browser after the logout: the app's URI with `state`." }),
+    }),
+  ),
+  OAuthTokens: component(
+    'OAuthTokens',
+    z.object({
+      access_token: z.string().meta({ description: 'An RFC 9068 `at+jwt` (RS256).' }),
+      token_type: z.literal('Bearer'),
+      expires_in: z.int().positive(),
+      scope: z.string(),
+      id_token: z.string(),
+      refresh_token: z.string().optional().meta({ description: 'With the scope `offline_access`; single use.' }),
+    }),
+  ),
+  UserInfo: component(
+    'UserInfo',
+    z.object({
+      sub: z.string(),
+      preferred_username: z.string().optional(),
+      email: z.string().optional(),
+      email_verified: z.boolean().optional(),
+    }),
   ),
   PasskeyCreated: component('PasskeyCreated', z.object({ id, name: z.string(), created: dateTime })),
   WebAuthnOptions: component(

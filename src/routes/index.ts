@@ -6,7 +6,11 @@ import { emailChangeRoutes } from './email-change';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
 import { mySessionRoutes } from './my-sessions';
+import { oauthRoutes } from './oauth';
 import { oauthClientRoutes } from './oauth-clients';
+import { oauthConsentRoutes } from './oauth-consents';
+import { oauthLogoutRoutes } from './oauth-logout';
+import { oauthTokenRoutes } from './oauth-token';
 import { passkeyRoutes } from './passkeys';
 import { passwordResetRoutes } from './password-reset';
 import { registrationRoutes } from './registration';
@@ -29,7 +33,11 @@ const apiRoutes: readonly Route[] = [
   ...jwksRoutes,
   ...taskRoutes,
   ...auditRoutes,
+  ...oauthRoutes,
+  ...oauthTokenRoutes,
+  ...oauthLogoutRoutes,
   ...oauthClientRoutes,
+  ...oauthConsentRoutes,
   ...userRoutes,
 ];
 

@@ -183,6 +183,7 @@ const writeRoute = (method: 'put' | 'patch', summary: string, body: typeof taskI
     tag: 'tasks',
     summary,
     auth: 'required',
+    oauthScope: 'tasks.write',
     body,
     responses: { 200: 'Task', 403: 'Detail' },
     handler: (c, { user, id, body: readBody }) => updateTask(c, user, id(), readBody),
@@ -195,6 +196,7 @@ export const taskRoutes = [
     tag: 'tasks',
     summary: 'List tasks',
     auth: 'optional',
+    oauthScope: 'tasks.read',
     query: taskListQuery,
     responses: { 200: 'TaskPage', 404: 'Detail' },
     handler: async (c, { query }) => {
@@ -241,6 +243,7 @@ export const taskRoutes = [
     summary: 'Create a task',
     description: '`person` defaults to the caller; only staff may name another user.',
     auth: 'required',
+    oauthScope: 'tasks.write',
     body: taskInput,
     responses: { 201: 'Task', 403: 'Detail' },
     handler: async (c, { user, body }) => {
@@ -301,6 +304,7 @@ export const taskRoutes = [
     tag: 'tasks',
     summary: 'Read a task',
     auth: 'optional',
+    oauthScope: 'tasks.read',
     responses: { 200: 'Task' },
     handler: async (c, { id }) => {
       const [task] = await c.var.db.select().from(tasks).where(eq(tasks.id, id()));
@@ -316,6 +320,7 @@ export const taskRoutes = [
     tag: 'tasks',
     summary: 'Delete a task (owner or staff)',
     auth: 'required',
+    oauthScope: 'tasks.write',
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();

@@ -14,7 +14,7 @@ function probe(overrides: Record<string, unknown> = {}) {
       c.set('settings', getSettings(c.env));
       await next();
     })
-    .get('/whoami', authenticate, (c) => c.json({ user: c.var.user }))
+    .get('/whoami', authenticate(), (c) => c.json({ user: c.var.user }))
     .onError(renderError);
   const counter = countingD1(env.DB);
   return {

@@ -687,7 +687,7 @@ export interface paths {
         };
         /**
          * The audit log, newest first (staff)
-         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted, staff.oauth_client_created, staff.oauth_client_deleted). Events are kept AUDIT_RETENTION_DAYS.
+         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted, staff.oauth_client_created, staff.oauth_client_deleted, oauth.consent_given, oauth.consent_revoked). Events are kept AUDIT_RETENTION_DAYS.
          */
         get: operations["getAudit"];
         put?: never;
@@ -712,6 +712,151 @@ export interface paths {
         get: operations["getUsersMeEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenID Connect discovery: the endpoints, and what the provider supports */
+        get: operations["getWellKnownOpenidConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/authorize/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The authorization endpoint: an app's sign-in request, sent on to the consent page
+         * @description OAuth 2.1 / OpenID Connect: `response_type=code`, `client_id`, `redirect_uri` (exactly as registered; any port for a loopback one), `scope` with `openid`, `code_challenge` with `code_challenge_method=S256`, and optionally `state`, `nonce`, `prompt` (`none`, `login`, `consent`), `max_age`. An unknown client or redirect URI goes to the app with `?error=`; any other refusal goes back to the redirect URI with `error`, `state` and `iss`. A good request goes to /app/authorize with the request signed.
+         */
+        get: operations["getOauthAuthorize"];
+        put?: never;
+        /**
+         * The consent page's next step for a signed sign-in request
+         * @description Send `request` (from /app/authorize?request=) with the user's access token when logged in, and `decision` once the user chose. A remembered consent covering the scopes skips the question (unless `prompt=consent`). `redirect` carries the code, or an error such as `access_denied`, `login_required` or `consent_required`.
+         */
+        post: operations["postOauthAuthorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The token endpoint: a code or a refresh token for an ID token and an access token
+         * @description A form body (application/x-www-form-urlencoded). `grant_type=authorization_code` with `code`, `redirect_uri` and `code_verifier`: a code works once within 60 s, for its client, redirect URI and PKCE verifier, and a replayed one revokes what it issued. `grant_type=refresh_token` with `refresh_token` (and a narrower `scope`): each is single use, and a used one presented again ends its grant. The client authenticates with `client_secret_basic`, `client_secret_post`, or only `client_id` when public.
+         */
+        post: operations["postOauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * RFC 7009: revoke a refresh or access token, which ends the user's grant to this client
+         * @description A form body with `token` (and `token_type_hint`, not needed); authenticated as at /oauth/token. 200 whether or not the token was known.
+         */
+        post: operations["postOauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/userinfo/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's claims, for an access token of the provider
+         * @description `Authorization: Bearer <access_token>` from /oauth/token: `sub`, with `preferred_username` for the scope `profile` and `email`, `email_verified` for `email`.
+         */
+        get: operations["getOauthUserinfo"];
+        put?: never;
+        /**
+         * The user's claims, for an access token of the provider
+         * @description `Authorization: Bearer <access_token>` from /oauth/token: `sub`, with `preferred_username` for the scope `profile` and `email`, `email_verified` for `email`.
+         */
+        post: operations["postOauthUserinfo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/end-session/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RP-initiated logout: an app asks to log the user out, and where to send them back
+         * @description Optional `id_token_hint` (an ID token we issued, expired or not), `client_id`, `post_logout_redirect_uri` (one of the client's registered redirect URIs, exactly) and `state`. Goes to /app/logout, which asks the user; a hint or URI that does not check out goes there with `?error=invalid_logout_request` and never back to the app.
+         */
+        get: operations["getOauthEndSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/end-session/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The logout page's last step: which app asked, and where to send the browser
+         * @description For `request` from /app/logout?request=. The page ends the session itself (DELETE /auth/session/); `redirect_to` is null when the app asked for no return.
+         */
+        post: operations["postOauthEndSessionConfirm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -751,6 +896,43 @@ export interface paths {
         post?: never;
         /** Remove an app (staff): its consents, codes and grants go with it */
         delete: operations["deleteOauthClientsClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/consents/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The apps the caller allowed to sign them in, and with which scopes */
+        get: operations["getOauthConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/consents/{client}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw the caller's consent to an app: its tokens for the caller stop working
+         * @description 404 when the caller has not allowed this app.
+         */
+        delete: operations["deleteOauthConsentsClient"];
         options?: never;
         head?: never;
         patch?: never;
@@ -918,7 +1100,7 @@ export interface components {
              */
             at: string;
             /** @enum {string} */
-            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
+            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
             /** @description Who acted; null when nobody was logged in (a failed login). */
             actor: {
                 id: number;
@@ -1027,6 +1209,81 @@ export interface components {
             /** @description No secret: the client proves itself with PKCE alone. */
             public: boolean;
         }[];
+        OAuthError: {
+            /** @description `invalid_grant`, `invalid_client`, `invalid_token`, ... (RFC 6749 §5.2). */
+            error: string;
+            error_description: string;
+        };
+        OpenIdConfiguration: {
+            /** Format: uri */
+            issuer: string;
+            /** Format: uri */
+            authorization_endpoint: string;
+            /** Format: uri */
+            token_endpoint: string;
+        } & {
+            [key: string]: unknown;
+        };
+        AuthorizationStep: {
+            /**
+             * @description `login`: send a token (log in first); `reauthenticate`: log in again (prompt=login or max_age); `consent`: ask the user, then send `decision`; `redirect`: go to `redirect_to`.
+             * @enum {string}
+             */
+            action: "login" | "reauthenticate" | "consent" | "redirect";
+            client: {
+                client_id: string;
+                name: string;
+            };
+            /** @description With `consent`: what the app asks for, in words. */
+            scopes?: {
+                scope: string;
+                /** @description For the user. */
+                description: string;
+            }[];
+            /**
+             * Format: uri
+             * @description With `redirect`: the app's redirect URI and answer.
+             */
+            redirect_to?: string;
+        };
+        OAuthConsentList: {
+            client_id: string;
+            name: string;
+            scopes: {
+                scope: string;
+                /** @description For the user. */
+                description: string;
+            }[];
+            /**
+             * Format: date-time
+             * @description When the user last allowed it.
+             * @example 2016-10-18T19:12:01Z
+             */
+            granted: string;
+        }[];
+        LogoutStep: {
+            /** @description The app that asked, when it said which it is. */
+            client_name: string | null;
+            /** @description Where to send the browser after the logout: the app's URI with `state`. */
+            redirect_to: string | null;
+        };
+        OAuthTokens: {
+            /** @description An RFC 9068 `at+jwt` (RS256). */
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            scope: string;
+            id_token: string;
+            /** @description With the scope `offline_access`; single use. */
+            refresh_token?: string;
+        };
+        UserInfo: {
+            sub: string;
+            preferred_username?: string;
+            email?: string;
+            email_verified?: boolean;
+        };
         PasskeyCreated: {
             id: number;
             name: string;
@@ -3926,6 +4183,15 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -4072,6 +4338,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4392,7 +4667,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
                 /** @description The id of the account the events concern (also a deleted one). */
                 subject?: number;
             };
@@ -4474,7 +4749,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
             };
             header?: never;
             path?: never;
@@ -4520,6 +4795,505 @@ export interface operations {
             };
             /** @description Body over 64 KiB */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getWellKnownOpenidConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenIdConfiguration"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getOauthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found: see Location */
+            302: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    request: string;
+                    /** @enum {string} */
+                    decision?: "allow" | "deny";
+                };
+                "application/x-www-form-urlencoded": {
+                    request: string;
+                    /** @enum {string} */
+                    decision?: "allow" | "deny";
+                };
+                "multipart/form-data": {
+                    request: string;
+                    /** @enum {string} */
+                    decision?: "allow" | "deny";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationStep"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthTokens"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getOauthUserinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthUserinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    /** @description Why the token or client was refused (RFC 6750 §3, RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getOauthEndSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found: see Location */
+            302: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    postOauthEndSessionConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    request: string;
+                };
+                "application/x-www-form-urlencoded": {
+                    request: string;
+                };
+                "multipart/form-data": {
+                    request: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutStep"];
+                };
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4715,6 +5489,109 @@ export interface operations {
             };
             /** @description Not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getOauthConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthConsentList"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteOauthConsentsClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
