@@ -58,6 +58,12 @@ export const router = createRouter({
       meta: { title: 'Security', login: true },
     },
     {
+      path: '/authorize',
+      component: () => import('./pages/AuthorizePage.vue'),
+      meta: { title: 'Sign in to another app' },
+    },
+    { path: '/logout', component: () => import('./pages/LogoutPage.vue'), meta: { title: 'Log out' } },
+    {
       path: '/users',
       component: () => import('./pages/UsersPage.vue'),
       meta: { title: 'Users', login: true, staff: true },

@@ -472,3 +472,49 @@ describe('TaskDetail, when moving quickly from one task to another', () => {
     expect(wrapper.get('h1').text()).toBe('task 2');
   });
 });
+
+describe('AuthorizePage', () => {
+  const client = { client_id: 'c1', name: 'Reports' };
+  const request = 'signed.request.jwt';
+
+  it('shows what the app asks for in words, and on Allow sends the decision and goes back to the app', async () => {
+    const { default: AuthorizePage } = await import('./AuthorizePage.vue');
+    const assign = vi.spyOn(window.location, 'assign').mockImplementation(() => undefined);
+    const asked = fakeApi({
+      // The first question, then the answer to Allow.
+      'POST /oauth/authorize/': () =>
+        asked.length === 1
+          ? json({ action: 'consent', client, scopes: [{ scope: 'tasks.read', description: 'Read your tasks' }] })
+          : json({ action: 'redirect', client, redirect_to: 'https://reports.example/cb?code=x&state=s' }),
+    });
+    const { wrapper } = await mountPage(`/authorize?request=${request}`, AuthorizePage);
+    await flushPromises();
+    expect(wrapper.text()).toContain('Reports asks to:');
+    expect(wrapper.get('[aria-label="What the app asks for"]').text()).toBe('Read your tasks');
+    await button(wrapper, 'Allow').trigger('click');
+    await flushPromises();
+    expect(asked.map(({ body }) => body)).toEqual([{ request }, { request, decision: 'allow' }]);
+    expect(assign).toHaveBeenCalledWith('https://reports.example/cb?code=x&state=s');
+    assign.mockRestore();
+  });
+
+  it('sends the user to log in first, and back here after', async () => {
+    const { default: AuthorizePage } = await import('./AuthorizePage.vue');
+    fakeApi({ 'POST /oauth/authorize/': () => json({ action: 'login', client }) });
+    const { router } = await mountPage(`/authorize?request=${request}`, AuthorizePage);
+    await flushPromises();
+    expect(router.currentRoute.value.path).toBe('/login');
+    expect(router.currentRoute.value.query.next).toBe(`/authorize?request=${request}`);
+  });
+
+  it('explains an unknown app or return address, and asks the API nothing', async () => {
+    const { default: AuthorizePage } = await import('./AuthorizePage.vue');
+    const asked = fakeApi({});
+    const { wrapper } = await mountPage('/authorize?error=invalid_redirect_uri', AuthorizePage);
+    await flushPromises();
+    expect(wrapper.get('[role="alert"]').text()).toBe(
+      "The app's sign-in link is not valid: its return address is not registered.",
+    );
+    expect(asked).toEqual([]);
+  });
+});
