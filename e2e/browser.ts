@@ -5,6 +5,7 @@
  * login of 30 s, and CORS_ALLOWED_ORIGINS naming one other origin, where the same app, built for
  * that origin, is served too; a third origin is not listed. The Security page runs with Chromium's virtual
  * authenticator as the passkey device; the audit log's pages read what the checks before them did.
+ * Then another app, a relying party on a port of its own, signs a user in through the consent page.
  * Last, a server of its own with ACTIVATION_DELIVERY=email, for an email change confirmed by mail. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } fro
 import { checkActivity, checkAudit } from './audit-checks.ts';
 import { checkEmailChange } from './email-change-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
+import { checkOidcSignIn } from './oidc-checks.ts';
 import { checkOrigin } from './origin-checks.ts';
 import { checkSecurity, checkSessions } from './security-checks.ts';
 import { activeUser, checkCrossOriginSession, checkSession } from './session-checks.ts';
@@ -28,7 +30,13 @@ const ACCESS_TOKEN_SECONDS = 5;
 const REAUTH_SECONDS = 30;
 const STAFF = { username: 'e2e_staff', password: 'a staff passphrase' };
 
-const [API_PORT, LISTED_PORT, UNLISTED_PORT, MAIL_PORT] = (await freePorts(4)) as [number, number, number, number];
+const [API_PORT, LISTED_PORT, UNLISTED_PORT, MAIL_PORT, OTHER_APP_PORT] = (await freePorts(5)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 const state = mkdtempSync(path.join(tmpdir(), 'browser-state-'));
 const staff = spawnSync(
   process.execPath,
@@ -65,6 +73,7 @@ try {
   await checkCrossOriginSession(browser, apiServer.base, LISTED_PORT, UNLISTED_PORT);
   await checkActivity(browser, apiServer.base, await activeUser(apiServer.base));
   await checkAudit(browser, apiServer.base, STAFF, account);
+  await checkOidcSignIn(browser, apiServer.base, STAFF, OTHER_APP_PORT);
 } finally {
   for (const host of hosts) host.close();
   await apiServer.stop();
