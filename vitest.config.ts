@@ -41,6 +41,8 @@ export default defineConfig(async () => {
             // the database: each makes its own users and asserts nothing about rows it did not make.
             isolate: false,
             setupFiles: ['./test/apply-migrations.ts'],
+            // A real OpenID Connect provider on a loopback port, for sign-in through other providers.
+            globalSetup: ['./test/external/provider-setup.ts'],
             include: ['test/**/*.test.ts'],
           },
         },

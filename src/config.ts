@@ -13,6 +13,7 @@ import {
   type JwtAlgorithm,
   type KeyMaterial,
 } from './auth/key-material';
+import { parseAuthProviders, type ExternalProvider } from './external/provider-settings';
 import { SettingsError } from './settings-error';
 
 type ActivationDelivery = 'response' | 'email';
@@ -62,6 +63,8 @@ export interface Settings {
   readonly mfaRequiredForStaff: boolean;
   /** Days an audit event is kept; the Cron Trigger prunes older ones. */
   readonly auditRetentionDays: number;
+  /** AUTH_PROVIDERS, each with its secret: the providers people may sign in with. */
+  readonly authProviders: readonly ExternalProvider[];
 }
 
 /** wrangler.toml passes `JWT_LEEWAY = 0` or `JWT_ALLOW_REFRESH = false` as a number or a boolean. */
@@ -256,6 +259,7 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     reauthMaxAge: vars.REAUTH_MAX_AGE,
     mfaRequiredForStaff: vars.MFA_REQUIRED_FOR_STAFF,
     auditRetentionDays: vars.AUDIT_RETENTION_DAYS,
+    authProviders: parseAuthProviders(env.AUTH_PROVIDERS, env),
   });
 }
 

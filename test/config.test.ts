@@ -70,6 +70,74 @@ describe('AUDIT_RETENTION_DAYS', () => {
   });
 });
 
+describe('AUTH_PROVIDERS', () => {
+  const base = { JWT_SECRET: SECRET, OIDC_SIGNING_KEY: OIDC_KEY, SITE_URL: 'http://localhost:8787' };
+  const providers = (list: unknown, secrets: Record<string, string> = {}) =>
+    parseSettings({ ...base, AUTH_PROVIDERS: JSON.stringify(list), ...secrets }).authProviders;
+  const google = { id: 'google', name: 'Google', type: 'oidc', issuer: 'https://accounts.google.com', client_id: 'c1' };
+
+  it('reads each provider with its secret and default scopes; GitHub needs no issuer', () => {
+    expect(
+      providers([google, { id: 'github', name: 'GitHub', type: 'github', client_id: 'c2' }], {
+        AUTH_PROVIDER_GOOGLE_SECRET: 's1',
+        AUTH_PROVIDER_GITHUB_SECRET: ' s2 ',
+      }),
+    ).toEqual([
+      {
+        id: 'google',
+        name: 'Google',
+        type: 'oidc',
+        issuer: 'https://accounts.google.com',
+        clientId: 'c1',
+        clientSecret: 's1',
+        scopes: ['openid', 'email', 'profile'],
+      },
+      {
+        id: 'github',
+        name: 'GitHub',
+        type: 'github',
+        issuer: 'https://github.com',
+        clientId: 'c2',
+        clientSecret: 's2',
+        scopes: ['read:user', 'user:email'],
+      },
+    ]);
+    expect(parseSettings(base).authProviders).toEqual([]);
+    expect(
+      providers([{ ...google, id: 'my-idp', issuer: 'http://127.0.0.1:9000/' }], {
+        AUTH_PROVIDER_MY_IDP_SECRET: 's',
+      })[0]!.issuer,
+    ).toBe('http://127.0.0.1:9000/');
+  });
+
+  it('refuses an incomplete provider at start, naming the setting and never a value', () => {
+    const cases: [unknown, Record<string, string>, RegExp][] = [
+      [google, {}, /^AUTH_PROVIDERS must be a JSON list of providers$/],
+      [[google], {}, /^AUTH_PROVIDER_GOOGLE_SECRET is not set: run `wrangler secret put AUTH_PROVIDER_GOOGLE_SECRET`$/],
+      [
+        [{ ...google, issuer: undefined }],
+        { AUTH_PROVIDER_GOOGLE_SECRET: 's' },
+        /provider 1 \("google"\) needs an "issuer"$/,
+      ],
+      [
+        [{ ...google, issuer: 'http://idp.example.com' }],
+        { AUTH_PROVIDER_GOOGLE_SECRET: 's' },
+        /issuer must be an https URL/,
+      ],
+      [[{ ...google, type: 'saml' }], { AUTH_PROVIDER_GOOGLE_SECRET: 's' }, /type must be "oidc" or "github"$/],
+      [[{ ...google, id: 'Google!' }], {}, /ids are 1 to 32 lower-case letters/],
+      [[{ ...google, client_id: '' }], { AUTH_PROVIDER_GOOGLE_SECRET: 's' }, /needs a "client_id"$/],
+      [[{ ...google, scopes: ['email'] }], { AUTH_PROVIDER_GOOGLE_SECRET: 's' }, /must ask for the scope "openid"$/],
+      [[{ ...google, secret: 'inline' }], { AUTH_PROVIDER_GOOGLE_SECRET: 's' }, /has an unknown field "secret"$/],
+      [[google, google], { AUTH_PROVIDER_GOOGLE_SECRET: 's' }, /names the provider "google" twice$/],
+    ];
+    for (const [list, secrets, message] of cases) {
+      expect(() => providers(list, secrets), JSON.stringify(list)).toThrow(message);
+    }
+    expect(() => parseSettings({ ...base, AUTH_PROVIDERS: '[{' })).toThrow(/^AUTH_PROVIDERS is not JSON/);
+  });
+});
+
 describe('parseSettings', () => {
   it('gives the defaults of the contract when only the secret and SITE_URL are set', () => {
     expect(
@@ -97,6 +165,7 @@ describe('parseSettings', () => {
       reauthMaxAge: 600,
       mfaRequiredForStaff: false,
       auditRetentionDays: 90,
+      authProviders: [],
     });
   });
 

@@ -11,7 +11,7 @@ import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload }
 import type { Settings } from '../config';
 import { keyRing } from './keys';
 
-type TokenKind = 'access' | 'activation' | 'reset' | 'mfa' | 'email';
+type TokenKind = 'access' | 'activation' | 'reset' | 'mfa' | 'email' | 'external';
 
 const TOKEN_TYPES: Record<TokenKind, string> = {
   access: 'at+jwt',
@@ -19,13 +19,17 @@ const TOKEN_TYPES: Record<TokenKind, string> = {
   reset: 'password-reset+jwt',
   mfa: 'mfa+jwt',
   email: 'email-change+jwt',
+  external: 'external-login+jwt',
 };
 
 /** How long the second step of a login may take. */
 export const MFA_TOKEN_LIFETIME = 300;
 
-/** RFC 8176 methods: `pwd` password, `otp` a one-time code, `hwk` a passkey, `mfa` two factors. */
-export const AUTH_METHODS = ['pwd', 'otp', 'hwk', 'user', 'mfa'] as const;
+/**
+ * RFC 8176 methods: `pwd` password, `otp` a one-time code, `hwk` a passkey, `mfa` two factors,
+ * `fed` another provider (sign in with Google, GitHub, ...).
+ */
+export const AUTH_METHODS = ['pwd', 'otp', 'hwk', 'user', 'mfa', 'fed'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** How a user logged in: the methods, and when (seconds) they last proved who they are. */
@@ -160,7 +164,15 @@ export const keyByKid =
     return key;
   };
 
-async function verify(kind: TokenKind, token: string, lifetime: number, settings: Settings, now: Date) {
+/** `anonymous`: the token may name no user (`user_id` 0): an external login's, before any account. */
+async function verify(
+  kind: TokenKind,
+  token: string,
+  lifetime: number,
+  settings: Settings,
+  now: Date,
+  { anonymous = false }: { anonymous?: boolean } = {},
+) {
   try {
     const ring = await keyRing(settings);
     const { payload } = await jwtVerify(token, keyByKid(ring.verifying), {
@@ -179,7 +191,7 @@ async function verify(kind: TokenKind, token: string, lifetime: number, settings
     if (
       tooLong ||
       typeof payload.jti !== 'string' ||
-      !isUserId(payload.user_id) ||
+      !(isUserId(payload.user_id) || (anonymous && payload.user_id === 0)) ||
       payload.sub !== String(payload.user_id)
     ) {
       throw new TokenError('invalid');
@@ -323,4 +335,49 @@ export async function verifyMfaToken(token: string, settings: Settings, now = ne
   const { token_version: tokenVersion, amr, session } = payload;
   if (!isSafeInteger(tokenVersion) || !isAmr(amr) || typeof session !== 'boolean') throw new TokenError('invalid');
   return { userId: payload.user_id, tokenVersion, amr, session, jti: payload.jti };
+}
+
+/** How long a sign-in at another provider may take, from our redirect to its callback. */
+export const EXTERNAL_LOGIN_LIFETIME = 600;
+
+/**
+ * What a sign-in through another provider must find again at its callback, kept in a short-lived
+ * cookie this token signs: the provider, `state`, `nonce` and the PKCE verifier; `linkTo`, the user
+ * who asked to link the provider's account to theirs. Its `sub` is 0 when nobody is logged in.
+ */
+export interface ExternalLogin {
+  provider: string;
+  state: string;
+  nonce: string;
+  verifier: string;
+  linkTo: number | undefined;
+}
+
+export function issueExternalLoginToken(login: ExternalLogin, settings: Settings, now = new Date()): Promise<string> {
+  const claims = {
+    user_id: login.linkTo ?? 0,
+    provider: login.provider,
+    state: login.state,
+    nonce: login.nonce,
+    verifier: login.verifier,
+  };
+  return sign('external', claims, login.linkTo ?? 0, EXTERNAL_LOGIN_LIFETIME, settings, now, crypto.randomUUID());
+}
+
+export async function verifyExternalLoginToken(
+  token: string,
+  settings: Settings,
+  now = new Date(),
+): Promise<ExternalLogin> {
+  const payload = await verify('external', token, EXTERNAL_LOGIN_LIFETIME, settings, now, { anonymous: true });
+  const { provider, state, nonce, verifier } = payload;
+  if (
+    typeof provider !== 'string' ||
+    typeof state !== 'string' ||
+    typeof nonce !== 'string' ||
+    typeof verifier !== 'string'
+  ) {
+    throw new TokenError('invalid');
+  }
+  return { provider, state, nonce, verifier, linkTo: payload.user_id === 0 ? undefined : (payload.user_id as number) };
 }

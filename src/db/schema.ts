@@ -1,6 +1,6 @@
 /** Every table and its row types; nothing else. Column names become snake_case (see drizzle.config.ts). */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -361,4 +361,31 @@ export const oauthRefreshTokens = sqliteTable(
     replacedAt: integer({ mode: 'timestamp_ms' }),
   },
   (table) => [index('oauth_refresh_tokens_grant_idx').on(table.grantId)],
+);
+
+/**
+ * The accounts of external providers linked to a user (sign in with another provider): one per
+ * (provider, subject), never matched by email. The email is what the provider said, and whether it
+ * said it verified it; it never fills or changes the user's own address on its own.
+ */
+export const identities = sqliteTable(
+  'identities',
+  {
+    // Not AUTOINCREMENT: that would add a row to sqlite_sequence, which every insert of an
+    // AUTOINCREMENT table (a session's) scans.
+    id: integer().primaryKey(),
+    userId: cascadingUserId(),
+    /** The provider's id in AUTH_PROVIDERS. */
+    provider: text().notNull(),
+    /** The provider's user id: `sub` of its ID token, or GitHub's numeric id. */
+    subject: text().notNull(),
+    email: text(),
+    emailVerified: integer({ mode: 'boolean' }).notNull().default(false),
+    createdAt: integer({ mode: 'timestamp_ms' }).notNull().default(now),
+    lastUsedAt: integer({ mode: 'timestamp_ms' }),
+  },
+  (table) => [
+    uniqueIndex('identities_provider_subject_idx').on(table.provider, table.subject),
+    index('identities_user_idx').on(table.userId),
+  ],
 );

@@ -94,6 +94,8 @@ const PATH_PARAMETERS = new Map([
   ['session', { pattern: '{[0-9a-f-]+}', schema: { type: 'string', format: 'uuid' } }],
   // An OAuth client's id (base64url).
   ['client', { pattern: '{[A-Za-z0-9_-]+}', schema: { type: 'string' } }],
+  // An id of AUTH_PROVIDERS.
+  ['provider', { pattern: '{[a-z0-9-]+}', schema: { type: 'string' } }],
 ]);
 
 export const pathParameters = (path: string) =>

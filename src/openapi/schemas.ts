@@ -201,6 +201,16 @@ export const responses = {
       redirect_to: absoluteUrl.optional().meta({ description: "With `redirect`: the app's redirect URI and answer." }),
     }),
   ),
+  ExternalProviderList: component(
+    'ExternalProviderList',
+    z.array(
+      z.object({
+        id: z.string(),
+        name: z.string().meta({ description: 'For the button: "Sign in with <name>".' }),
+        start_url: absoluteUrl.meta({ description: 'Where the button sends the browser.' }),
+      }),
+    ),
+  ),
   OAuthConsentList: component(
     'OAuthConsentList',
     z.array(

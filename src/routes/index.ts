@@ -3,6 +3,7 @@ import type { Route } from '../http/route';
 import { auditRoutes } from './audit';
 import { docsRoutes } from './docs';
 import { emailChangeRoutes } from './email-change';
+import { externalRoutes } from './external';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
 import { mySessionRoutes } from './my-sessions';
@@ -30,6 +31,7 @@ const apiRoutes: readonly Route[] = [
   ...passkeyRoutes,
   ...passwordResetRoutes,
   ...emailChangeRoutes,
+  ...externalRoutes,
   ...jwksRoutes,
   ...taskRoutes,
   ...auditRoutes,

@@ -45,6 +45,20 @@ export async function startBrowserSession(
   // Without refresh there is no session to keep: the login answers a token, as obtain does.
   if (!settings.jwtAllowRefresh)
     return c.json({ token: await issueAccessToken(user, settings, { now, authentication }) });
+  return c.json({ token: await openBrowserSession(c, user, { amr, now }) });
+}
+
+/**
+ * Stores a new session and sets its cookie on the answer; returns its first access token. A
+ * session cookie the browser sent along ends its session (the new one takes its place).
+ */
+export async function openBrowserSession(
+  c: Context<AppEnv>,
+  user: TokenUser,
+  { amr, now }: { amr: readonly AuthMethod[]; now: Date },
+): Promise<string> {
+  const settings = c.var.settings;
+  const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
   const family = crypto.randomUUID();
   const secret = newSecret();
   const expiresAt = new Date(now.getTime() + settings.jwtRefreshExpirationDelta * 1000);
@@ -65,8 +79,8 @@ export async function startBrowserSession(
     },
     previous === undefined ? undefined : await hashSecret(previous),
   );
-  c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now));
-  return c.json({ token });
+  c.header('Set-Cookie', sessionCookie(secret, expiresAt.getTime(), now), { append: true });
+  return token;
 }
 
 async function refresh(c: Context<AppEnv>) {
