@@ -49,6 +49,8 @@ const WHAT: Record<AuditKind, (details: Record<string, unknown>) => string> = {
   'staff.oauth_client_deleted': (details) => `App ${text(details.client_id)} removed by staff`,
   'oauth.consent_given': (details) => `App "${text(details.name)}" allowed: ${list(details.scopes)}`,
   'oauth.consent_revoked': (details) => `Access of "${text(details.name)}" revoked`,
+  'identity.linked': (details) => `Sign-in with ${text(details.provider)} linked`,
+  'identity.unlinked': () => 'A linked sign-in removed',
 };
 
 export const AUDIT_KINDS = Object.keys(WHAT) as AuditKind[];

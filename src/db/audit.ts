@@ -35,6 +35,8 @@ export const AUDIT_KINDS = [
   'staff.oauth_client_deleted',
   'oauth.consent_given',
   'oauth.consent_revoked',
+  'identity.linked',
+  'identity.unlinked',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -97,3 +97,70 @@ export const touchIdentity = (db: Database, id: number, at: Date) =>
 /** A user's linked accounts, oldest first. */
 export const listIdentities = (db: Database, userId: number) =>
   db.select().from(identities).where(eq(identities.userId, userId)).orderBy(asc(identities.id)).limit(100);
+
+/**
+ * Unlinks one of a user's identities, in one statement, only while another way to log in remains:
+ * a usable password (not Django's unusable `!...`), a passkey, or another identity. Answers whether
+ * it was deleted; `exists` tells a refusal (the last way in) from an id that is not the user's.
+ */
+export async function unlinkIdentity(db: Database, userId: number, id: number, origin: EventOrigin) {
+  const anotherWayIn = sql`(
+    exists(select 1 from users as owner where owner.id = ${userId} and owner.password not like '!%')
+    or exists(select 1 from passkeys as key where key.user_id = ${userId})
+    or exists(select 1 from identities as other where other.user_id = ${userId} and other.id <> ${id}))`;
+  const [deleted] = await db.batch([
+    db
+      .delete(identities)
+      .where(and(eq(identities.id, id), eq(identities.userId, userId), anotherWayIn))
+      .returning({ provider: identities.provider }),
+    insertEvent(
+      db,
+      origin,
+      { kind: 'identity.unlinked', actor: { id: userId }, subject: { id: userId }, details: { identity: id } },
+      'ifChanged',
+    ),
+  ]);
+  if (deleted.length > 0) return { deleted: true, exists: true };
+  const [still] = await db
+    .select({ id: identities.id })
+    .from(identities)
+    .where(and(eq(identities.id, id), eq(identities.userId, userId)));
+  return { deleted: false, exists: still !== undefined };
+}
+
+/** Links an identity to a user who asked for it from their profile, with its event. */
+export const linkIdentity = (
+  db: Database,
+  link: {
+    userId: number;
+    provider: string;
+    subject: string;
+    email: string | undefined;
+    emailVerified: boolean;
+    now: Date;
+  },
+  origin: EventOrigin,
+) =>
+  db.batch([
+    db.insert(identities).values({
+      userId: link.userId,
+      provider: link.provider,
+      subject: link.subject,
+      email: link.email ?? null,
+      emailVerified: link.emailVerified,
+      createdAt: link.now,
+      lastUsedAt: link.now,
+    }),
+    insertEvent(
+      db,
+      origin,
+      {
+        kind: 'identity.linked',
+        actor: { id: link.userId },
+        subject: { id: link.userId },
+        details: { provider: link.provider },
+      },
+      'always',
+      link.now,
+    ),
+  ]);

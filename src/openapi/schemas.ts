@@ -211,6 +211,24 @@ export const responses = {
       }),
     ),
   ),
+  IdentityList: component(
+    'IdentityList',
+    z.array(
+      z.object({
+        id,
+        provider: z.string(),
+        provider_name: z.string(),
+        email: z
+          .string()
+          .nullable()
+          .meta({ description: 'What the provider said; it never changes your own address.' }),
+        email_verified: z.boolean(),
+        created: dateTime,
+        last_used: dateTime.nullable(),
+      }),
+    ),
+  ),
+  ExternalLocation: component('ExternalLocation', z.object({ location: absoluteUrl })),
   OAuthConsentList: component(
     'OAuthConsentList',
     z.array(

@@ -18,7 +18,7 @@ import {
   verifyExternalLoginToken,
 } from '../auth/tokens';
 import { isConstraintViolation } from '../db/client';
-import { createFederatedAccount, findIdentityUser, touchIdentity } from '../db/identities';
+import { createFederatedAccount, findIdentityUser, linkIdentity, touchIdentity } from '../db/identities';
 import { secondStepMethods, startMfaLogin } from '../db/mfa';
 import { notFound } from '../drf/errors';
 import { USERNAME_MAX_LENGTH } from '../drf/fields';
@@ -45,7 +45,7 @@ const loginCookie = (value: string, maxAge: number) =>
 const callbackUrl = (c: Context<AppEnv>, provider: ExternalProvider) =>
   `${c.var.settings.siteUrl}/auth/external/${provider.id}/callback`;
 
-function providerOf(c: Context<AppEnv>, id: string): ExternalProvider {
+export function providerOf(c: Context<AppEnv>, id: string): ExternalProvider {
   const provider = c.var.settings.authProviders.find((candidate) => candidate.id === id);
   if (!provider) throw notFound();
   return provider;
@@ -62,29 +62,51 @@ function failed(c: Context<AppEnv>, failure: ExternalLoginError) {
   return c.redirect(`${c.var.settings.siteUrl}/app/login?external_error=${failure.failure}`, 302);
 }
 
+/**
+ * Where the browser goes to sign in at the provider, with the login cookie set on this answer;
+ * `linkTo`: the logged-in user linking the provider's account to theirs.
+ */
+export async function startExternalLogin(c: Context<AppEnv>, provider: ExternalProvider, linkTo?: number) {
+  const login = { provider: provider.id, state: newSecret(), nonce: newSecret(), verifier: newSecret(), linkTo };
+  const location = await authorizationUrl(provider, {
+    redirectUri: callbackUrl(c, provider),
+    state: login.state,
+    nonce: login.nonce,
+    codeChallenge: await s256(login.verifier),
+  });
+  const token = await issueExternalLoginToken(login, c.var.settings);
+  c.header('Set-Cookie', loginCookie(token, EXTERNAL_LOGIN_LIFETIME));
+  return location;
+}
+
 async function start(c: Context<AppEnv>, provider: ExternalProvider) {
-  const settings = c.var.settings;
-  const login = {
-    provider: provider.id,
-    state: newSecret(),
-    nonce: newSecret(),
-    verifier: newSecret(),
-    linkTo: undefined,
-  };
-  let location: string;
   try {
-    location = await authorizationUrl(provider, {
-      redirectUri: callbackUrl(c, provider),
-      state: login.state,
-      nonce: login.nonce,
-      codeChallenge: await s256(login.verifier),
-    });
+    return c.redirect(await startExternalLogin(c, provider), 302);
   } catch (error) {
     if (error instanceof ExternalLoginError) return failed(c, error);
     throw error;
   }
-  c.header('Set-Cookie', loginCookie(await issueExternalLoginToken(login, settings), EXTERNAL_LOGIN_LIFETIME));
-  return c.redirect(location, 302);
+}
+
+/** The end of a link started from the profile: the identity joins the user, unless it is someone else's. */
+async function finishLink(c: Context<AppEnv>, provider: ExternalProvider, profile: ExternalProfile, userId: number) {
+  const db = c.var.db;
+  const linked = await findIdentityUser(db, provider.id, profile.subject);
+  const back = (outcome: string) => c.redirect(`${c.var.settings.siteUrl}/app/security?link=${outcome}`, 302);
+  if (linked?.user.id === userId) return back('linked');
+  try {
+    const { email, emailVerified, subject } = profile;
+    await linkIdentity(
+      db,
+      { userId, provider: provider.id, subject, email, emailVerified, now: new Date() },
+      eventOrigin(c),
+    );
+  } catch (error) {
+    // The unique (provider, subject) index: that account is someone else's (or the user is gone).
+    if (isConstraintViolation(error, 'constraint failed')) return back('in_use');
+    throw error;
+  }
+  return back('linked');
 }
 
 /** A username for a new account: the provider's hint in Django's alphabet, made unique by a suffix. */
@@ -131,12 +153,14 @@ async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
   const query = c.req.query();
   const cookie = getCookie(c, COOKIE);
   let profile: ExternalProfile;
+  let linkTo: number | undefined;
   try {
     if (cookie === undefined) throw new ExternalLoginError('state');
     const login = await verifyExternalLoginToken(cookie, settings).catch((error: unknown) => {
       throw error instanceof TokenError ? new ExternalLoginError('state') : error;
     });
     if (login.provider !== provider.id || query.state !== login.state) throw new ExternalLoginError('state');
+    linkTo = login.linkTo;
     if (query.error !== undefined || query.code === undefined) throw new ExternalLoginError('denied');
     profile = await completeSignIn(provider, {
       code: query.code,
@@ -151,6 +175,7 @@ async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
   }
   const now = new Date();
   c.header('Set-Cookie', loginCookie('', 0), { append: true });
+  if (linkTo !== undefined) return finishLink(c, provider, profile, linkTo);
   const linked = await findIdentityUser(c.var.db, provider.id, profile.subject);
   let user;
   try {

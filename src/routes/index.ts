@@ -4,6 +4,7 @@ import { auditRoutes } from './audit';
 import { docsRoutes } from './docs';
 import { emailChangeRoutes } from './email-change';
 import { externalRoutes } from './external';
+import { identityRoutes } from './identities';
 import { jwksRoutes } from './jwks';
 import { mfaRoutes } from './mfa';
 import { mySessionRoutes } from './my-sessions';
@@ -32,6 +33,7 @@ const apiRoutes: readonly Route[] = [
   ...passwordResetRoutes,
   ...emailChangeRoutes,
   ...externalRoutes,
+  ...identityRoutes,
   ...jwksRoutes,
   ...taskRoutes,
   ...auditRoutes,

@@ -18,7 +18,7 @@ import { CLIENT, GITHUB_CLIENT } from './provider-client.ts';
 /** SITE_URL of the tests (wrangler.toml): where our callbacks are. */
 const SITE_URL = 'http://localhost:8787';
 
-async function newProvider(issuer: string, providerIds: string[]) {
+async function newProvider(issuer: string, siteUrl: string, providerIds: string[]) {
   // Keys of its own: two providers with oidc-provider's development keys would share them.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   // Its warnings about development keys and the login form are what these tests want: not shown.
@@ -29,7 +29,7 @@ async function newProvider(issuer: string, providerIds: string[]) {
     clients: [
       {
         ...CLIENT,
-        redirect_uris: providerIds.map((id) => `${SITE_URL}/auth/external/${id}/callback`),
+        redirect_uris: providerIds.map((id) => `${siteUrl}/auth/external/${id}/callback`),
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],
@@ -46,6 +46,7 @@ async function newProvider(issuer: string, providerIds: string[]) {
     // The email and username in the ID token itself, as Google and most providers put them.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ['oidc-provider cookies for the tests'] },
   });
@@ -124,12 +125,13 @@ function listen(port: number, handler: (request: IncomingMessage, response: Serv
   return new Promise<typeof server>((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-export default async function setup(project: TestProject) {
+/** The three servers, for the API at `siteUrl` (whose callbacks they accept); `close` stops them. */
+export async function startTestProviders(siteUrl = SITE_URL) {
   const [port, roguePort, gitHubPort] = (await freePorts(3)) as [number, number, number];
   const issuer = `http://127.0.0.1:${port}`;
   const rogueIssuer = `http://127.0.0.1:${roguePort}`;
-  const provider = await newProvider(issuer, ['local']);
-  const rogue = await newProvider(rogueIssuer, ['rogue']);
+  const provider = await newProvider(issuer, siteUrl, ['local']);
+  const rogue = await newProvider(rogueIssuer, siteUrl, ['rogue']);
   const servers = [
     await listen(port, provider.callback()),
     await listen(roguePort, (request, response) => {
@@ -147,12 +149,20 @@ export default async function setup(project: TestProject) {
     }),
     await listen(gitHubPort, gitHubLike()),
   ];
-  project.provide('externalIssuer', issuer);
-  project.provide('gitHubUrl', `http://127.0.0.1:${gitHubPort}`);
-  project.provide('rogueIssuer', rogueIssuer);
-  return async () => {
-    for (const server of servers) server.close();
+  return {
+    issuer,
+    rogueIssuer,
+    gitHubUrl: `http://127.0.0.1:${gitHubPort}`,
+    close: () => servers.forEach((server) => server.close()),
   };
+}
+
+export default async function setup(project: TestProject) {
+  const providers = await startTestProviders();
+  project.provide('externalIssuer', providers.issuer);
+  project.provide('gitHubUrl', providers.gitHubUrl);
+  project.provide('rogueIssuer', providers.rogueIssuer);
+  return providers.close;
 }
 
 declare module 'vitest' {

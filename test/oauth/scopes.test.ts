@@ -112,7 +112,11 @@ describe('OAuth access tokens anywhere else', () => {
     );
     expect(elsewhere.length).toBeGreaterThan(20);
     for (const route of elsewhere) {
-      const path = route.path.replace('{id}', '1').replace('{session}', crypto.randomUUID()).replace('{client}', 'x');
+      const path = route.path
+        .replace('{id}', '1')
+        .replace('{session}', crypto.randomUUID())
+        .replace('{client}', 'x')
+        .replace('{provider}', 'x');
       const hasBody = ['post', 'put', 'patch'].includes(route.method);
       const response = await call(path, {
         method: route.method.toUpperCase(),

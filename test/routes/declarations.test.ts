@@ -21,7 +21,8 @@ const concrete = (path: string) =>
     .replace('{id}', '999999')
     .replace('{token}', 'not.a.token')
     .replace('{session}', crypto.randomUUID())
-    .replace('{client}', 'no-such-client');
+    .replace('{client}', 'no-such-client')
+    .replace('{provider}', 'no-such-provider');
 
 const request = (method: string, path: string, authorization?: string) =>
   call(concrete(path), {

@@ -94,7 +94,8 @@ describe("a deleted user's token", () => {
       const path = route.path
         .replace('{id}', String(taskId))
         .replace('{session}', crypto.randomUUID())
-        .replace('{client}', 'no-such-client');
+        .replace('{client}', 'no-such-client')
+        .replace('{provider}', 'no-such-provider');
       const hasBody = route.body !== undefined;
       const response = await send(route.method.toUpperCase(), path, {
         token: ghost.token,

@@ -674,6 +674,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/identities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's linked accounts at other providers */
+        get: operations["getAuthIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink one of the caller’s accounts at another provider
+         * @description Needs a recent login (403 `reauth_required`). 400 while it is the only way to log in: set a password (the reset link works for a verified address) or add a passkey first.
+         */
+        delete: operations["deleteAuthIdentitiesId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/external/{provider}/link/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Link an account at another provider to the caller's: where to send the browser
+         * @description Needs a recent login (403 `reauth_required`). Answers 200 `{"location"}` with the login cookie set (rather than a 302: the page calls it with its access token, which a navigation cannot carry); the browser then goes there, and the callback links the account and returns to /app/security?link=linked (or `in_use` when that account is already linked to another user).
+         */
+        get: operations["getAuthExternalProviderLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -744,7 +801,7 @@ export interface paths {
         };
         /**
          * The audit log, newest first (staff)
-         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted, staff.oauth_client_created, staff.oauth_client_deleted, oauth.consent_given, oauth.consent_revoked). Events are kept AUDIT_RETENTION_DAYS.
+         * @description Cursor pages: follow `next` and `previous`. Filters: `?subject=` (a user id) and `?kind=` (login.succeeded, login.failed, logout, password.changed, password.reset, email.change_requested, email.changed, totp.added, totp.removed, recovery_codes.regenerated, passkey.added, passkey.removed, session.ended, session.others_ended, session.reuse_detected, user.registered, user.activated, staff.user_changed, staff.user_deleted, staff.factors_removed, staff.task_created, staff.task_changed, staff.task_deleted, staff.oauth_client_created, staff.oauth_client_deleted, oauth.consent_given, oauth.consent_revoked, identity.linked, identity.unlinked). Events are kept AUDIT_RETENTION_DAYS.
          */
         get: operations["getAudit"];
         put?: never;
@@ -1157,7 +1214,7 @@ export interface components {
              */
             at: string;
             /** @enum {string} */
-            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
+            kind: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked" | "identity.linked" | "identity.unlinked";
             /** @description Who acted; null when nobody was logged in (a failed login). */
             actor: {
                 id: number;
@@ -1313,6 +1370,24 @@ export interface components {
              */
             start_url: string;
         }[];
+        IdentityList: {
+            id: number;
+            provider: string;
+            provider_name: string;
+            /** @description What the provider said; it never changes your own address. */
+            email: string | null;
+            email_verified: boolean;
+            /**
+             * Format: date-time
+             * @example 2016-10-18T19:12:01Z
+             */
+            created: string;
+            last_used: string | null;
+        }[];
+        ExternalLocation: {
+            /** Format: uri */
+            location: string;
+        };
         OAuthConsentList: {
             client_id: string;
             name: string;
@@ -4323,6 +4398,214 @@ export interface operations {
             };
         };
     };
+    getAuthIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityList"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteAuthIdentitiesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (field errors, or `detail` for a malformed body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getAuthExternalProviderLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The login cookie (Path=/auth/external/, 10 minutes). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalLocation"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Server misconfigured (the message names the setting) or an unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A service this one depends on could not be reached; try again later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     getWellKnownJwksJson: {
         parameters: {
             query?: never;
@@ -4892,7 +5175,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked" | "identity.linked" | "identity.unlinked";
                 /** @description The id of the account the events concern (also a deleted one). */
                 subject?: number;
             };
@@ -4974,7 +5257,7 @@ export interface operations {
                 limit?: string;
                 /** @description The cursor of a `next` or `previous` link. */
                 cursor?: string;
-                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked";
+                kind?: "login.succeeded" | "login.failed" | "logout" | "password.changed" | "password.reset" | "email.change_requested" | "email.changed" | "totp.added" | "totp.removed" | "recovery_codes.regenerated" | "passkey.added" | "passkey.removed" | "session.ended" | "session.others_ended" | "session.reuse_detected" | "user.registered" | "user.activated" | "staff.user_changed" | "staff.user_deleted" | "staff.factors_removed" | "staff.task_created" | "staff.task_changed" | "staff.task_deleted" | "staff.oauth_client_created" | "staff.oauth_client_deleted" | "oauth.consent_given" | "oauth.consent_revoked" | "identity.linked" | "identity.unlinked";
             };
             header?: never;
             path?: never;
