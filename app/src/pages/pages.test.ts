@@ -111,11 +111,15 @@ describe('LoginPage', () => {
   });
 });
 
-/** A fake API answering by `METHOD /path/`; answers what was asked, in order, with the bodies sent. */
+/**
+ * A fake API answering by `METHOD /path/`; answers what was asked, in order, with the bodies sent.
+ * The login and register pages' list of providers is none unless a test answers it, and not listed.
+ */
 function fakeApi(routes: Record<string, (request: Request) => Response>) {
   const asked: { route: string; body: unknown; authorization: string | null }[] = [];
   answer = async (request) => {
     const route = `${request.method} ${new URL(request.url).pathname}`;
+    if (route === 'GET /auth/external/' && !routes[route]) return json([]);
     const text = await request.clone().text();
     asked.push({
       route,
@@ -516,5 +520,47 @@ describe('AuthorizePage', () => {
       "The app's sign-in link is not valid: its return address is not registered.",
     );
     expect(asked).toEqual([]);
+  });
+});
+
+describe('LoginPage, with other providers', () => {
+  it('shows a button for each provider, which goes to its start URL', async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    const assign = vi.spyOn(window.location, 'assign').mockImplementation(() => undefined);
+    fakeApi({
+      'GET /auth/external/': () =>
+        json([{ id: 'google', name: 'Google', start_url: 'http://localhost:8787/auth/external/google/' }]),
+    });
+    const { wrapper } = await mountPage('/login', LoginPage);
+    await flushPromises();
+    await button(wrapper, 'Sign in with Google').trigger('click');
+    expect(assign).toHaveBeenCalledWith('http://localhost:8787/auth/external/google/');
+    assign.mockRestore();
+  });
+
+  it("says why a provider's sign-in failed", async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    fakeApi({});
+    const { wrapper } = await mountPage('/login?external_error=registration_closed', LoginPage);
+    await flushPromises();
+    expect(wrapper.get('[role="alert"]').text()).toBe(
+      'No account is linked to that login, and registration is closed.',
+    );
+  });
+
+  it("continues with the second factor the provider's callback asks for", async () => {
+    const { default: LoginPage } = await import('./LoginPage.vue');
+    const asked = fakeApi({ 'POST /auth/mfa/verify/': () => json({ token: token('federated') }) });
+    window.location.hash = '#mfa_token=mfa.jwt&methods=totp+recovery_code';
+    const { wrapper, router } = await mountPage('/login', LoginPage);
+    await flushPromises();
+    expect(window.location.hash).toBe('');
+    await field(wrapper, 'Code').setValue('123456');
+    await wrapper.get('form').trigger('submit');
+    await flushPromises();
+    expect(asked).toEqual([
+      { route: 'POST /auth/mfa/verify/', body: { mfa_token: 'mfa.jwt', code: '123456' }, authorization: null },
+    ]);
+    expect(router.currentRoute.value.path).toBe('/tasks');
   });
 });
