@@ -6,7 +6,8 @@
  * that origin, is served too; a third origin is not listed. The Security page runs with Chromium's virtual
  * authenticator as the passkey device; the audit log's pages read what the checks before them did.
  * Then another app, a relying party on a port of its own, signs a user in through the consent page.
- * Last, a server of its own with ACTIVATION_DELIVERY=email, for an email change confirmed by mail. Loopback only; bounded in time.
+ * Last, a server of its own with ACTIVATION_DELIVERY=email, for an email change confirmed by mail,
+ * and one with AUTH_PROVIDERS, for a sign-in through another provider. Loopback only; bounded in time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { projectRoot } from '../scripts/wrangler.ts';
 import { checkAccount, checkElsewhere, checkJourney, checkList, checkStaff } from './app-checks.ts';
 import { checkActivity, checkAudit } from './audit-checks.ts';
 import { checkEmailChange } from './email-change-checks.ts';
+import { checkExternalSignIn } from './external-checks.ts';
 import { buildAppFor, launchChromium, serveApp, summary } from './harness.ts';
 import { checkOidcSignIn } from './oidc-checks.ts';
 import { checkOrigin } from './origin-checks.ts';
@@ -30,7 +32,8 @@ const ACCESS_TOKEN_SECONDS = 5;
 const REAUTH_SECONDS = 30;
 const STAFF = { username: 'e2e_staff', password: 'a staff passphrase' };
 
-const [API_PORT, LISTED_PORT, UNLISTED_PORT, MAIL_PORT, OTHER_APP_PORT] = (await freePorts(5)) as [
+const [API_PORT, LISTED_PORT, UNLISTED_PORT, MAIL_PORT, OTHER_APP_PORT, EXTERNAL_PORT] = (await freePorts(6)) as [
+  number,
   number,
   number,
   number,
@@ -95,6 +98,8 @@ try {
   } finally {
     await mailServer.stop();
   }
+  // And with AUTH_PROVIDERS: sign in through a real OpenID Connect provider on a loopback port.
+  await checkExternalSignIn(browser, EXTERNAL_PORT, mailState);
 } finally {
   await browser.close();
   rmSync(mailState, { recursive: true, force: true });

@@ -67,10 +67,11 @@ export const summary = () => ({ passed, failed });
  * browser reporting the answer, not an error of the app: a refresh without a session, a refused
  * login or registration, a bad reset link, a missing task, a request with an expired token
  * (which the app retries after a refresh), a refused second step or passkey login, and a passkey
- * removal refused for want of a recent login (which the app retries once the user confirms).
+ * removal refused for want of a recent login (which the app retries once the user confirms), and
+ * unlinking the only way to log in.
  */
 const EXPECTED_REFUSALS =
-  /^\/(auth\/session\/(refresh\/)?|api-register\/|auth\/password\/reset\/confirm\/|tasks\/\d+\/|users\/me\/|auth\/mfa\/verify\/|auth\/passkey\/|auth\/passkeys\/\d+\/)$/;
+  /^\/(auth\/session\/(refresh\/)?|api-register\/|auth\/password\/reset\/confirm\/|tasks\/\d+\/|users\/me\/|auth\/mfa\/verify\/|auth\/passkey\/|auth\/passkeys\/\d+\/|auth\/identities\/\d+\/)$/;
 
 /** Console errors and uncaught exceptions of every page of `context`, but for EXPECTED_REFUSALS. */
 export function watchConsole(context: BrowserContext): string[] {
