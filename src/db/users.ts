@@ -142,7 +142,8 @@ export const renewActivation = (
 
 /**
  * The active accounts of `email` (emails are not unique) whose owner verified it and that have a
- * usable password (Django's `!...` marks one that is not), with what a reset link needs.
+ * usable password (Django's `!...` marks one that is not) or sign in through another provider,
+ * with what a reset link needs.
  */
 export const findActiveByEmail = (db: Database, email: string) =>
   db.query.users.findMany({
@@ -151,7 +152,9 @@ export const findActiveByEmail = (db: Database, email: string) =>
       emailIs(email),
       eq(users.isActive, true),
       eq(users.emailVerified, true),
-      sql`${users.password} not like '!%'`,
+      // Django skips accounts without a usable password; one that signs in through another
+      // provider (a linked identity) gets its first password this way.
+      sql`(${users.password} not like '!%' or exists(select 1 from identities as linked where linked.user_id = ${users.id}))`,
     ),
   });
 

@@ -7,7 +7,16 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { auditEvents, identities } from '../../src/db/schema';
-import { accessTokenFor, createUser, SITE_URL, uniqueName, type TestUser } from '../helpers';
+import {
+  accessTokenFor,
+  callWithEnv,
+  createUser,
+  postJson,
+  recordMail,
+  SITE_URL,
+  uniqueName,
+  type TestUser,
+} from '../helpers';
 import { callUs, CookieJar, logInAtProvider, providersEnv, signInWith } from './sign-in';
 
 const db = () => getDb(env.DB);
@@ -118,5 +127,27 @@ describe('unlinking', () => {
     const stranger = await createUser();
     expect((await unlink(stranger, identity!.id)).status).toBe(404);
     expect(await db().select().from(identities).where(eq(identities.id, identity!.id))).toHaveLength(1);
+  });
+});
+
+describe('an account made by a provider', () => {
+  it('gets a password through the reset link mailed to its verified address; then it may unlink', async () => {
+    const login = uniqueName('resets');
+    await signInWith(providersEnv(), 'local', login);
+    const [identity] = await db().select().from(identities).where(eq(identities.subject, login));
+    const sent = recordMail();
+    const json = (body: unknown) => ({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect((await callWithEnv({}, '/auth/password/reset/', json({ email: `${login}@example.com` }))).status).toBe(200);
+    expect(sent).toHaveLength(1);
+    const [, token] = /\/app\/password-reset\/([\w.-]+)/.exec(sent[0]!.text)!;
+    const password = 'a first real passphrase';
+    expect((await postJson('/auth/password/reset/confirm/', { token, new_password: password })).status).toBe(200);
+    expect((await postJson('/auth/obtain_token/', { username: login, password })).status).toBe(200);
+    const owner = { id: identity!.userId, username: login, password, isStaff: false, tokenVersion: 1 };
+    expect((await unlink(owner, identity!.id)).status).toBe(204);
   });
 });
