@@ -77,6 +77,14 @@ describe('rate limits on the auth routes (wrangler.toml: 20 a minute per IP and 
       (ip: string) => call('/api-activate/not.a.token/', { headers: { 'CF-Connecting-IP': ip } }),
     ],
     ['POST /api-activate/', (ip: string) => post('/api-activate/', { token: 'not.a.token' }, ip)],
+    [
+      'GET /auth/external/<provider>/',
+      (ip: string) => call('/auth/external/nowhere/', { headers: { 'CF-Connecting-IP': ip } }),
+    ],
+    [
+      'GET /auth/external/<provider>/callback',
+      (ip: string) => call('/auth/external/nowhere/callback?state=x', { headers: { 'CF-Connecting-IP': ip } }),
+    ],
     ['POST /auth/refresh_token/', (ip: string) => post('/auth/refresh_token/', { token: 'not.a.token' }, ip)],
   ])('throttle %s per client IP', async (_, send) => {
     await expectThrottledAfter(20, () => {
