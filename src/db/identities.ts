@@ -8,19 +8,22 @@ import { insertEvent, type EventOrigin } from './audit';
 import type { Database } from './client';
 import { identities, users } from './schema';
 
+/** What a login needs of the user. */
+const loginColumns = {
+  id: users.id,
+  username: users.username,
+  isActive: users.isActive,
+  isStaff: users.isStaff,
+  tokenVersion: users.tokenVersion,
+  mfaEnabled: users.mfaEnabled,
+};
+
 /** The user of a linked account, with what a login needs. */
 export async function findIdentityUser(db: Database, provider: string, subject: string) {
   const [row] = await db
     .select({
       identityId: identities.id,
-      user: {
-        id: users.id,
-        username: users.username,
-        isActive: users.isActive,
-        isStaff: users.isStaff,
-        tokenVersion: users.tokenVersion,
-        mfaEnabled: users.mfaEnabled,
-      },
+      user: loginColumns,
     })
     .from(identities)
     .innerJoin(users, eq(users.id, identities.userId))
@@ -62,14 +65,7 @@ export async function createFederatedAccount(db: Database, account: FederatedAcc
         isActive: true,
         lastLogin: account.now,
       })
-      .returning({
-        id: users.id,
-        username: users.username,
-        isActive: users.isActive,
-        isStaff: users.isStaff,
-        tokenVersion: users.tokenVersion,
-        mfaEnabled: users.mfaEnabled,
-      }),
+      .returning(loginColumns),
     db.insert(identities).select(
       sql`select null, ${newUser}, ${account.provider}, ${account.subject}, ${account.identityEmail ?? null},
           ${account.identityEmailVerified ? 1 : 0}, ${account.now.getTime()}, ${account.now.getTime()}`,

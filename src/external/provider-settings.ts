@@ -5,6 +5,7 @@
  * the setting and never quoting a value.
  */
 import * as z from 'zod';
+import { isLoopbackUri } from '../oauth/clients';
 import { SettingsError } from '../settings-error';
 
 export interface ExternalProvider {
@@ -24,14 +25,13 @@ export interface ExternalProvider {
 }
 
 const SETTING = 'AUTH_PROVIDERS';
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** https, or http on a loopback host (local development and the tests); no query or fragment. */
 function isIssuerUrl(value: string): boolean {
   try {
     const url = new URL(value);
     if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return false;
-    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+    return url.protocol === 'https:' || isLoopbackUri(url);
   } catch {
     return false;
   }

@@ -12,7 +12,7 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from '../auth/passwords';
-import { issueMfaToken, MFA_TOKEN_LIFETIME, type AuthMethod } from '../auth/tokens';
+import { issueMfaToken, MFA_TOKEN_LIFETIME, type AuthMethod, type TokenUser } from '../auth/tokens';
 import { secondStepMethods, startMfaLogin } from '../db/mfa';
 import { findLoginUser, recordLogin, rehashPassword } from '../db/users';
 import { nonFieldError } from '../drf/errors';
@@ -103,17 +103,29 @@ export async function recordLoginAfterResponse(
 export type LoginUser = Awaited<ReturnType<typeof logIn>>;
 
 /**
- * The answer to a correct password of a user with a second factor: no token yet, but an
- * `mfa_token` for POST /auth/mfa/verify/, which answers what this login would have (`session`:
- * a browser session's login, so a cookie too).
+ * A login's second step, started: its `mfa_logins` row, the `mfa_token` naming it and how the
+ * first step went (`session`: a browser session's login, so the second step answers a cookie
+ * too), and the methods the user may verify with.
  */
-export async function mfaRequired(c: Context<AppEnv>, user: LoginUser, session: boolean) {
+export async function startSecondStep(
+  c: Context<AppEnv>,
+  user: TokenUser,
+  first: { amr: readonly AuthMethod[]; session: boolean },
+) {
   const now = new Date();
   const jti = crypto.randomUUID();
   const [methods] = await Promise.all([
     secondStepMethods(c.var.db, user.id),
     startMfaLogin(c.var.db, jti, user.id, new Date(now.getTime() + MFA_TOKEN_LIFETIME * 1000), now),
   ]);
-  const mfaToken = await issueMfaToken(user, { amr: ['pwd'], session }, jti, c.var.settings, now);
+  return { mfaToken: await issueMfaToken(user, first, jti, c.var.settings, now), methods };
+}
+
+/**
+ * The answer to a correct password of a user with a second factor: no token yet, but an
+ * `mfa_token` for POST /auth/mfa/verify/, which answers what this login would have.
+ */
+export async function mfaRequired(c: Context<AppEnv>, user: LoginUser, session: boolean) {
+  const { mfaToken, methods } = await startSecondStep(c, user, { amr: ['pwd'], session });
   return c.json({ mfa_required: true, mfa_token: mfaToken, methods });
 }

@@ -9,17 +9,9 @@ import type { Context } from 'hono';
 import { generateCookie, getCookie } from 'hono/cookie';
 import { eventOrigin } from '../audit/record';
 import { newSecret } from '../auth/random-secrets';
-import {
-  EXTERNAL_LOGIN_LIFETIME,
-  issueExternalLoginToken,
-  issueMfaToken,
-  MFA_TOKEN_LIFETIME,
-  TokenError,
-  verifyExternalLoginToken,
-} from '../auth/tokens';
+import { EXTERNAL_LOGIN_LIFETIME, issueExternalLoginToken, TokenError, verifyExternalLoginToken } from '../auth/tokens';
 import { isConstraintViolation } from '../db/client';
 import { createFederatedAccount, findIdentityUser, linkIdentity, touchIdentity } from '../db/identities';
-import { secondStepMethods, startMfaLogin } from '../db/mfa';
 import { notFound } from '../drf/errors';
 import { USERNAME_MAX_LENGTH } from '../drf/fields';
 import type { AppEnv } from '../env';
@@ -28,7 +20,7 @@ import { defineRoute } from '../http/route';
 import { s256 } from '../oauth/authorize';
 import { authorizationUrl, completeSignIn, ExternalLoginError, type ExternalProfile } from '../external/client';
 import type { ExternalProvider } from '../external/provider-settings';
-import { recordLoginAfterResponse } from './credentials';
+import { recordLoginAfterResponse, startSecondStep } from './credentials';
 import { openBrowserSession } from './sessions';
 
 const COOKIE = '__Secure-external-login';
@@ -189,12 +181,7 @@ async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
     await afterResponse(c, 'Recording an external sign-in', () => touchIdentity(c.var.db, linked.identityId, now));
   if (user.mfaEnabled) {
     // The second step, as after a password: the app's login page asks for it.
-    const jti = crypto.randomUUID();
-    const [methods] = await Promise.all([
-      secondStepMethods(c.var.db, user.id),
-      startMfaLogin(c.var.db, jti, user.id, new Date(now.getTime() + MFA_TOKEN_LIFETIME * 1000), now),
-    ]);
-    const mfaToken = await issueMfaToken(user, { amr: ['fed'], session: true }, jti, settings, now);
+    const { mfaToken, methods } = await startSecondStep(c, user, { amr: ['fed'], session: true });
     const fragment = new URLSearchParams({ mfa_token: mfaToken, methods: methods.join(' ') });
     return c.redirect(`${settings.siteUrl}/app/login#${fragment}`, 302);
   }

@@ -11,7 +11,7 @@ import { issueExternalLoginToken } from '../../src/auth/tokens';
 import { getDb } from '../../src/db/client';
 import { auditEvents, identities, users } from '../../src/db/schema';
 import { timeStep, totpCode } from '../../src/auth/totp';
-import { accessTokenFor, postJson, send, settings, SITE_URL, uniqueName } from '../helpers';
+import { accessTokenFor, decodeJwt, postJson, send, settings, SITE_URL, uniqueName } from '../helpers';
 import { callUs, CookieJar, logInAtProvider, providersEnv, signInWith, startSignIn } from './sign-in';
 
 const db = () => getDb(env.DB);
@@ -26,7 +26,7 @@ async function sessionUser(jar: CookieJar) {
   });
   expect(response.status).toBe(200);
   const { token } = (await response.json()) as { token: string };
-  return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+  return decodeJwt(token).payload;
 }
 
 describe('GET /auth/external/', () => {
@@ -138,8 +138,7 @@ describe('refused callbacks create nothing', () => {
     const { authorizeUrl, jar } = await startSignIn(providersEnv(), 'local');
     const callback = await logInAtProvider(authorizeUrl, login);
     // The same sign-in, but a login cookie whose nonce is not the one the provider put in its token.
-    const [, payload] = jar.cookies.get('__Secure-external-login')!.split('.');
-    const real = JSON.parse(atob(payload!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, string>;
+    const real = decodeJwt(jar.cookies.get('__Secure-external-login')!).payload as Record<string, string>;
     const forged = await issueExternalLoginToken(
       { provider: 'local', state: real.state!, nonce: 'another-nonce', verifier: real.verifier!, linkTo: undefined },
       settings(),
@@ -204,9 +203,7 @@ describe('after the provider', () => {
     const verified = await postJson('/auth/mfa/verify/', { mfa_token: step.get('mfa_token'), code: recovery_codes[0] });
     expect(verified.status).toBe(200);
     const { token: signedIn } = (await verified.json()) as { token: string };
-    const payload = JSON.parse(atob(signedIn.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as {
-      amr: string[];
-    };
+    const payload = decodeJwt(signedIn).payload as { amr: string[] };
     expect(payload.amr).toEqual(expect.arrayContaining(['fed', 'mfa']));
     expect(payload.amr).not.toContain('pwd');
   });

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { getDb } from '../../src/db/client';
 import { auditEvents, oauthCodes, oauthGrants, users } from '../../src/db/schema';
 import { hashSecret } from '../../src/auth/random-secrets';
-import { accessTokenFor, call, createUser, SITE_URL } from '../helpers';
+import { accessTokenFor, call, createUser, decodeJwt, SITE_URL } from '../helpers';
 import {
   authorizationRequest,
   discover,
@@ -96,8 +96,7 @@ describe('the code flow', () => {
 
   it('issues an RFC 9068 access token that userinfo answers, with claims by scope', async () => {
     const { as, client, user, tokens } = await tokensFor('openid email');
-    const [header] = tokens.access_token.split('.');
-    expect(JSON.parse(atob(header!.replace(/-/g, '+').replace(/_/g, '/')))).toMatchObject({
+    expect(decodeJwt(tokens.access_token).header).toMatchObject({
       typ: 'at+jwt',
       alg: 'RS256',
     });
@@ -160,8 +159,8 @@ describe('the code flow', () => {
     const as = await discover();
     const attempt = await authorizationRequest(as, await registerClient());
     const request = await signedRequest(attempt);
-    const [header, payload, signature] = request.split('.');
-    const claims = JSON.parse(atob(payload!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+    const [header, , signature] = request.split('.');
+    const claims = decodeJwt(request).payload;
     const forged = btoa(JSON.stringify({ ...claims, redirect_uri: 'https://evil.example/cb' }))
       .replace(/\+/g, '-')
       .replace(/\//g, '_')
