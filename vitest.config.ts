@@ -41,8 +41,9 @@ export default defineConfig(async () => {
             // the database: each makes its own users and asserts nothing about rows it did not make.
             isolate: false,
             setupFiles: ['./test/apply-migrations.ts'],
-            // A real OpenID Connect provider on a loopback port, for sign-in through other providers.
-            globalSetup: ['./test/external/provider-setup.ts'],
+            // The app's build, which the ASSETS binding serves, and a real OpenID Connect provider
+            // on a loopback port, for sign-in through other providers.
+            globalSetup: ['./test/build-app.ts', './test/external/provider-setup.ts'],
             include: ['test/**/*.test.ts'],
           },
         },

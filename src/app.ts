@@ -6,6 +6,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { getSettings } from './config';
 import { detail, notFound } from './drf/errors';
 import type { AppEnv } from './env';
+import { serveAppShell } from './http/app-shell';
 import { corsFromSettings } from './http/cors';
 import { d1Session } from './http/d1-session';
 import { renderError } from './http/error-handler';
@@ -50,6 +51,7 @@ export function createApp(): Hono<AppEnv> {
   );
 
   registerRoutes(app, routes);
+  app.get('/app/*', serveAppShell);
 
   app.notFound(() => {
     throw notFound();
