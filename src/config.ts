@@ -63,6 +63,8 @@ export interface Settings {
   readonly mfaRequiredForStaff: boolean;
   /** Days an audit event is kept; the Cron Trigger prunes older ones. */
   readonly auditRetentionDays: number;
+  /** How long one D1 statement or batch may take before the request gives up with a 503. */
+  readonly d1StatementTimeoutMs: number;
   /** AUTH_PROVIDERS, each with its secret: the providers people may sign in with. */
   readonly authProviders: readonly ExternalProvider[];
 }
@@ -166,6 +168,7 @@ const EMAIL_BACKEND_PROBLEM = `must be one of ${EMAIL_BACKENDS.join(', ')}`;
 const MAIL_FROM_PROBLEM = 'must be an email address (on a domain your mail sender accepts)';
 const DELIVERY_PROBLEM = 'must be "response" or "email"';
 const RETENTION_PROBLEM = 'must be a whole number of days from 1 to 3650';
+const D1_TIMEOUT_PROBLEM = 'must be a whole number of milliseconds from 1 to 60000';
 
 const envSchema = z.object({
   JWT_ALGORITHM: text(ALGORITHM_PROBLEM, z.enum(JWT_ALGORITHMS, { error: ALGORITHM_PROBLEM }), 'HS256'),
@@ -203,6 +206,15 @@ const envSchema = z.object({
   REGISTRATION_OPEN: boolean('true'),
   REAUTH_MAX_AGE: duration('10m'),
   MFA_REQUIRED_FOR_STAFF: boolean('false'),
+  D1_STATEMENT_TIMEOUT_MS: text(
+    D1_TIMEOUT_PROBLEM,
+    z
+      .string()
+      .regex(/^\d+$/, { error: D1_TIMEOUT_PROBLEM })
+      .transform(Number)
+      .refine((ms) => ms >= 1 && ms <= 60_000, { error: D1_TIMEOUT_PROBLEM }),
+    '10000',
+  ),
   AUDIT_RETENTION_DAYS: text(
     RETENTION_PROBLEM,
     z
@@ -259,6 +271,7 @@ export function parseSettings(env: Record<string, unknown>): Settings {
     reauthMaxAge: vars.REAUTH_MAX_AGE,
     mfaRequiredForStaff: vars.MFA_REQUIRED_FOR_STAFF,
     auditRetentionDays: vars.AUDIT_RETENTION_DAYS,
+    d1StatementTimeoutMs: vars.D1_STATEMENT_TIMEOUT_MS,
     authProviders: parseAuthProviders(env.AUTH_PROVIDERS, env),
   });
 }

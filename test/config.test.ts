@@ -165,6 +165,7 @@ describe('parseSettings', () => {
       reauthMaxAge: 600,
       mfaRequiredForStaff: false,
       auditRetentionDays: 90,
+      d1StatementTimeoutMs: 10000,
       authProviders: [],
     });
   });

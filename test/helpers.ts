@@ -208,7 +208,7 @@ interface D1Hooks {
   /** Runs a statement (`original` runs it as it would have), bound or not. */
   run?(statement: D1PreparedStatement, method: Run, original: () => Promise<unknown>): Promise<unknown>;
   /** Runs a batch or an exec. */
-  batch?(original: () => Promise<D1Result[]>): Promise<D1Result[]>;
+  batch?(original: () => Promise<D1Result[]>, statements: D1PreparedStatement[]): Promise<D1Result[]>;
   exec?(original: () => Promise<D1ExecResult>): Promise<D1ExecResult>;
 }
 
@@ -238,7 +238,7 @@ function hookD1(binding: D1Database, hooks: D1Hooks): D1Database {
       const value = Reflect.get(target, property, target);
       if (property === 'prepare') return (query: string) => wrapStatement(value.call(target, query));
       if (property === 'batch' && hooks.batch) {
-        return (statements: D1PreparedStatement[]) => hooks.batch!(() => value.call(target, statements));
+        return (statements: D1PreparedStatement[]) => hooks.batch!(() => value.call(target, statements), statements);
       }
       if (property === 'exec' && hooks.exec) return (query: string) => hooks.exec!(() => value.call(target, query));
       return typeof value === 'function' ? value.bind(target) : value;
@@ -291,4 +291,36 @@ export function measuringD1(): { binding: D1Database; rowsRead: () => number } {
     batch: async (original) => (await original()).map(count),
   });
   return { binding, rowsRead: () => rows };
+}
+
+/** The SQL of a statement as D1's binding keeps it (a property of workerd's D1PreparedStatement). */
+const sqlOf = (statement: D1PreparedStatement) => String((statement as unknown as { statement: string }).statement);
+const WRITE = /^\s*(with\b[\s\S]*?\b)?(insert|update|delete|replace)\b/i;
+
+/** One call a request made to D1: a statement or a batch, and whether it writes. */
+export interface D1Call {
+  sql: string[];
+  writes: boolean;
+}
+
+/**
+ * A D1 binding whose `failAt`-th call (a statement or a batch, counting from 1; 0: none) fails as
+ * D1 fails: with D1's error for a lost connection, or (`hang`) a promise that never settles, so
+ * the app's statement timeout must answer. Every call, the failed one included, goes to `onCall`.
+ */
+export function faultyD1(
+  binding: D1Database,
+  { failAt = 0, mode = 'error', onCall }: { failAt?: number; mode?: 'error' | 'hang'; onCall?: (call: D1Call) => void },
+): D1Database {
+  let calls = 0;
+  const attempt = <T>(sql: string[], original: () => Promise<T>): Promise<T> => {
+    onCall?.({ sql, writes: sql.some((text) => WRITE.test(text)) });
+    if (++calls !== failAt) return original();
+    if (mode === 'hang') return new Promise<T>(() => {});
+    return Promise.reject(new Error('D1_ERROR: Network connection lost.'));
+  };
+  return hookD1(binding, {
+    run: (statement, _method, original) => attempt([sqlOf(statement)], original),
+    batch: (original, statements) => attempt(statements.map(sqlOf), original),
+  });
 }

@@ -79,6 +79,15 @@ export const reauthRequired = () =>
 
 export const notFound = () => detail(404, 'Not found.');
 
+/** Seconds a client waits before retrying after the database failed or did not answer. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 when D1 failed or did not answer in time (src/db/guarded-d1.ts): nothing was changed. */
+export const databaseUnavailable = () =>
+  detail(503, 'Service temporarily unavailable, try again later.', {
+    'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+  });
+
 export const methodNotAllowed = (method: string, allowed: readonly string[]) =>
   detail(405, `Method "${method}" not allowed.`, { Allow: allowed.join(', ') });
 

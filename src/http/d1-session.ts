@@ -8,9 +8,12 @@
  *   the user's current state (JWT_REVOCATION_CHECK), start at the primary; other reads anywhere.
  *
  * Every response carries the session's latest bookmark in `X-D1-Bookmark`.
+ *
+ * A statement that fails for D1's sake, or waits past D1_STATEMENT_TIMEOUT_MS, answers 503.
  */
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
+import { guardD1 } from '../db/guarded-d1';
 import type { AppEnv } from '../env';
 
 /** What a D1 bookmark looks like; anything else is ignored (never echoed, never sent to D1). */
@@ -24,7 +27,8 @@ export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
       ? 'first-primary'
       : 'first-unconstrained';
   const session = c.env.DB.withSession(bookmark !== undefined && BOOKMARK.test(bookmark) ? bookmark : freshness);
-  c.set('db', getDb(session));
+  // A failed or hung statement becomes a 503 (src/db/guarded-d1.ts).
+  c.set('db', getDb(guardD1(session, c.var.settings.d1StatementTimeoutMs)));
   await next();
   const latest = session.getBookmark();
   if (latest !== null) c.header('X-D1-Bookmark', latest);

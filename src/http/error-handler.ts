@@ -5,7 +5,8 @@
  */
 import type { Context } from 'hono';
 import { SettingsError } from '../settings-error';
-import { ApiError } from '../drf/errors';
+import { DatabaseUnavailable } from '../db/guarded-d1';
+import { ApiError, databaseUnavailable } from '../drf/errors';
 import type { AppEnv } from '../env';
 
 /** What a failed query was, without its bound parameters: Drizzle's error keeps the SQL with `?`. */
@@ -40,11 +41,25 @@ function describeForLog(error: unknown): Record<string, string> {
   );
 }
 
-export function renderError(error: unknown, c: Context<AppEnv>): Response {
-  if (error instanceof ApiError) {
-    return c.json(error.body, error.status, error.headers);
+/** The DatabaseUnavailable in `error`'s cause chain (Drizzle wraps what the driver threw). */
+function databaseFault(error: unknown): DatabaseUnavailable | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof DatabaseUnavailable) return current;
   }
+  return undefined;
+}
+
+const render = (c: Context<AppEnv>, error: ApiError) => c.json(error.body, error.status, error.headers);
+
+export function renderError(error: unknown, c: Context<AppEnv>): Response {
+  if (error instanceof ApiError) return render(c, error);
   const requestId = c.get('requestId');
+  const fault = databaseFault(error);
+  if (fault) {
+    const { stack: _, ...described } = describeForLog(error);
+    console.error(JSON.stringify({ requestId, message: 'Database unavailable', reason: fault.reason, ...described }));
+    return render(c, databaseUnavailable());
+  }
   if (error instanceof SettingsError) {
     console.error(JSON.stringify({ requestId, message: `Server misconfigured: ${error.message}` }));
     return c.json({ detail: `Server misconfigured: ${error.message}` }, 500);

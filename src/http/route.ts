@@ -3,7 +3,7 @@
  * handler in one object. `registerRoutes` serves it with Hono and the OpenAPI document
  * (src/openapi/document.ts) describes it, from the same values: the `auth` that enforces a token
  * is the `auth` the document shows, and the statuses every route can answer (400, 401, 404, 413,
- * 415, 429, 500) are derived here from what the route declares.
+ * 415, 429, 500, 503) are derived here from what the route declares.
  */
 import type { Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -122,7 +122,9 @@ export function derivedResponses(route: Route): Map<number, ResponseName> {
   derived.set(413, 'Detail');
   if (route.body) derived.set(415, 'Detail');
   if (route.rateLimit) derived.set(429, 'Detail');
-  return derived.set(500, 'Detail');
+  derived.set(500, 'Detail');
+  // D1 failed or did not answer in time (src/db/guarded-d1.ts).
+  return derived.set(503, 'Detail');
 }
 
 /** Each query parameter's last value, as Django's QueryDict.get reads a repeated one. */

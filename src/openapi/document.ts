@@ -21,7 +21,7 @@ const STATUS_TEXT = new Map<number, string>([
   [415, 'Unsupported media type'],
   [429, 'Rate limited; see Retry-After'],
   [500, 'Server misconfigured (the message names the setting) or an unexpected error'],
-  [503, 'A service this one depends on could not be reached; try again later'],
+  [503, 'The database or a provider could not be reached in time; try again later (see Retry-After)'],
 ]);
 
 const SAFE_INTEGER_BOUNDS = new Set([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]);
