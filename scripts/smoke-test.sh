@@ -56,6 +56,7 @@ task=$(curl -s -X POST -H 'Content-Type: application/json' -H "Authorization: Be
 check "create a task with the token" '"title":"Next one"' "$task"
 check "list the tasks" '"count":' "$(curl -s "$base/tasks/")"
 check "the OpenAPI document" '"openapi":"3.1.0"' "$(curl -s "$base/openapi.json")"
+check "an app path without a browser's navigation headers answers the app" '<div id="app"></div>' "$(curl -s "$base/app/tasks/5")"
 check "the docs page loads Swagger UI from our own files" 'src="/app/docs/swagger-ui-bundle.js"' "$(curl -s "$base/docs")"
 check "... which npm start serves" 'SwaggerUIBundle' "$(curl -s "$base/app/docs/swagger-ui-bundle.js" | head -c 300000)"
 check "a request id on every response" 'x-request-id:' "$(curl -s -D - -o /dev/null "$base/" | tr 'A-Z' 'a-z')"
