@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/auth/passwords.ts';
 import { freePorts } from '../scripts/free-port.ts';
 import { withLocalD1 } from '../scripts/local-d1.ts';
-import { startLocalServer, type LocalServer } from '../scripts/local-server.ts';
+import { startLocalServer, workerdStats, type LocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
 
 const TASKS_PER_USER = 100;
@@ -174,22 +174,7 @@ async function interleaved(routes: Route[]): Promise<Map<string, number>> {
 /** CPU time (user + system, ms) of the service's workerd processes, from /proc. */
 function workerdCpuMs(server: LocalServer): number {
   const tick = 1000 / CLOCK_TICKS;
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (name === 'workerd' && Number(fields[2]) === server.processGroup) {
-      total += (Number(fields[11]) + Number(fields[12])) * tick;
-    }
-  }
-  return total;
+  return workerdStats(server).reduce((total, fields) => total + (Number(fields[11]) + Number(fields[12])) * tick, 0);
 }
 
 /** The workerd CPU time per request of `route`, sent `count` times alone. */

@@ -13,14 +13,14 @@
  * `--write` puts the summary into bench/RESULTS.md between its own markers.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../src/auth/passwords.ts';
 import { freePorts } from '../scripts/free-port.ts';
 import { withLocalD1 } from '../scripts/local-d1.ts';
-import { startLocalServer, type LocalServer } from '../scripts/local-server.ts';
+import { startLocalServer, workerdStats, type LocalServer } from '../scripts/local-server.ts';
 import { projectRoot } from '../scripts/wrangler.ts';
 
 const { values: options } = parseArgs({
@@ -53,20 +53,7 @@ let throttled = 0;
 
 /** RSS (bytes) of the workerd processes of the server's process group, from /proc. */
 function workerdRss(server: LocalServer): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (name === 'workerd' && Number(fields[2]) === server.processGroup) total += Number(fields[21]) * PAGE_SIZE;
-  }
-  return total;
+  return workerdStats(server).reduce((total, fields) => total + Number(fields[21]) * PAGE_SIZE, 0);
 }
 
 interface Answer {

@@ -1,5 +1,6 @@
 /** `npm start` as a child process on a given port, for the scripted checks (docs, browser). */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isPortFree } from './free-port.ts';
 import { projectRoot } from './wrangler.ts';
 
@@ -40,4 +41,25 @@ export async function startLocalServer(port: number, args: string[] = [], second
   }
   await stop();
   throw new Error(`${base} did not answer within ${seconds} s`);
+}
+
+/**
+ * The /proc/<pid>/stat fields after the process name (field 3 onwards: index 0 is the state) of
+ * each workerd process of the server, for the CPU and memory the benchmarks read.
+ */
+export function workerdStats(server: LocalServer): string[][] {
+  const stats: string[][] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (name === 'workerd' && Number(fields[2]) === server.processGroup) stats.push(fields);
+  }
+  return stats;
 }
