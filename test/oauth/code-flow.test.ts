@@ -24,6 +24,7 @@ import {
   registerClient,
   signedRequest,
   signIn,
+  signInWith,
   signedInUser,
   tokensFor,
 } from './relying-party';
@@ -209,11 +210,12 @@ describe('prompt and max_age', () => {
     const silent = await authorizationRequest(as, client, { prompt: 'none', max_age: '60' });
     const refused = await nextStep(await signedRequest(silent), oldToken);
     expect(new URL(refused.body.redirect_to!).searchParams.get('error')).toBe('login_required');
-    // Logging in again (the page's reauthenticate) gives a token with a fresh auth_time.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const fresh = await accessTokenFor(user);
+    // Logging in again after the request (the page's reauthenticate) gives a token with a fresh
+    // auth_time. A login made before the request, even in the same test, would not satisfy prompt=login.
     const attempt = await authorizationRequest(as, client, { prompt: 'login', max_age: '60' });
-    const tokens = await exchange(as, client, attempt, await signIn(attempt, fresh), { maxAge: 60 });
+    const request = await signedRequest(attempt);
+    const fresh = await accessTokenFor(user);
+    const tokens = await exchange(as, client, attempt, await signInWith(request, fresh), { maxAge: 60 });
     expect(oauth.getValidatedIdTokenClaims(tokens)!.auth_time).toBeGreaterThan(longAgo);
   });
 });

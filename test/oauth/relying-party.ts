@@ -128,7 +128,11 @@ export async function signedRequest(attempt: AuthorizationAttempt): Promise<stri
  * consent). Answers the callback URL the browser comes back to.
  */
 export async function signIn(attempt: AuthorizationAttempt, token: string): Promise<URL> {
-  const request = await signedRequest(attempt);
+  return signInWith(await signedRequest(attempt), token);
+}
+
+/** signIn for a signed request the page already holds (as when the user logs in again after it came). */
+export async function signInWith(request: string, token: string): Promise<URL> {
   let step = await nextStep(request, token);
   if (step.body.action === 'consent') step = await nextStep(request, token, 'allow');
   expect(step.body.action, JSON.stringify(step.body)).toBe('redirect');
