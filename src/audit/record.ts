@@ -21,7 +21,7 @@ export const eventOrigin = (c: Context<AppEnv>): EventOrigin => ({
 
 /** The statement writing `entry` (see EventCondition), for the batch of the change it records. */
 export const auditStatement = (c: Context<AppEnv>, entry: AuditEntry, condition?: EventCondition) =>
-  insertEvent(c.var.db, eventOrigin(c), entry, condition);
+  insertEvent(c.get('db'), eventOrigin(c), entry, condition);
 
 /** Writes `entry` once the response is on its way: for events that record no change. */
 export const auditAfterResponse = (c: Context<AppEnv>, entry: AuditEntry) =>

@@ -1,5 +1,5 @@
 /**
- * Authorization header -> c.var.user, from the access token alone (no database read unless
+ * Authorization header -> c.get('user'), from the access token alone (no database read unless
  * JWT_REVOCATION_CHECK is on; an OAuth access token's grant is always read).
  * The one place that maps a token failure to a 401.
  */
@@ -38,7 +38,7 @@ async function assertNotRevoked(db: Database, claims: AccessClaims): Promise<voi
 
 /** With an OAuth access token on a route that takes one: its user, acting only within the scope. */
 async function oauthUser(c: Context<AppEnv>, token: string, scope: Scope): Promise<AuthUser> {
-  const checked = await checkOAuthAccessToken(c.var.db, c.var.settings, token, scope);
+  const checked = await checkOAuthAccessToken(c.get('db'), c.get('settings'), token, scope);
   if ('refusal' in checked) {
     const headers = { 'WWW-Authenticate': bearerChallenge(checked.refusal, scope) };
     const status = checked.refusal === 'insufficient_scope' ? 403 : 401;
@@ -67,7 +67,7 @@ export const authenticate = (oauthScope?: Scope) =>
     c.set('user', null);
     const header = c.req.header('Authorization');
     if (header !== undefined && header.trim() !== '') {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       const prefix = /^\S+/.exec(header.trim())![0];
       if (settings.jwtAuthHeaderPrefixes.includes(prefix.toLowerCase())) {
         // Refused before any parsing or crypto; another scheme's header (Basic) stays anonymous.
@@ -86,7 +86,7 @@ export const authenticate = (oauthScope?: Scope) =>
           c.set('user', await oauthUser(c, token, oauthScope));
         } else {
           const claims = await unauthorizedOnTokenError(verifyAccessToken(token, settings));
-          if (settings.jwtRevocationCheck) await assertNotRevoked(c.var.db, claims);
+          if (settings.jwtRevocationCheck) await assertNotRevoked(c.get('db'), claims);
           const staffAllowed = !settings.mfaRequiredForStaff || claims.authentication.amr.includes('mfa');
           c.set('user', {
             id: claims.userId,

@@ -59,7 +59,7 @@ export async function oauthBearer(c: Context<AppEnv>, scope: Scope) {
       'WWW-Authenticate': bearerChallenge(undefined, scope),
     });
   }
-  const checked = await checkOAuthAccessToken(c.var.db, c.var.settings, match[1]!, scope);
+  const checked = await checkOAuthAccessToken(c.get('db'), c.get('settings'), match[1]!, scope);
   if ('refusal' in checked) {
     const status = checked.refusal === 'insufficient_scope' ? 403 : 401;
     const error = checked.refusal === 'insufficient_scope' ? 'insufficient_scope' : 'invalid_token';

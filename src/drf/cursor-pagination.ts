@@ -123,7 +123,7 @@ export async function cursorPage<T, R>(
   keysOf: (row: T) => KeyValue[],
   serialize: (row: T) => R,
 ) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const more = fetched.length > limit;
   const rows = fetched.slice(0, limit);
   if (position?.reverse) rows.reverse();

@@ -64,7 +64,7 @@ const noop = async () => {};
  * unknown path), and only a 204 gets the preflight headers on top.
  */
 export const corsFromSettings: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const provider = isProviderPath(c.req.path);
   if (settings.corsAllowedOrigins.length === 0 && !provider) return next();
   const policies = policiesFor(settings);

@@ -23,12 +23,12 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
   const bookmark = c.req.header('X-D1-Bookmark')?.trim().toLowerCase();
   const freshness =
-    !READS.has(c.req.method) || (c.var.settings.jwtRevocationCheck && c.req.header('Authorization') !== undefined)
+    !READS.has(c.req.method) || (c.get('settings').jwtRevocationCheck && c.req.header('Authorization') !== undefined)
       ? 'first-primary'
       : 'first-unconstrained';
   const session = c.env.DB.withSession(bookmark !== undefined && BOOKMARK.test(bookmark) ? bookmark : freshness);
   // A failed or hung statement becomes a 503 (src/db/guarded-d1.ts).
-  c.set('db', getDb(guardD1(session, c.var.settings.d1StatementTimeoutMs)));
+  c.set('db', getDb(guardD1(session, c.get('settings').d1StatementTimeoutMs)));
   await next();
   const latest = session.getBookmark();
   if (latest !== null) c.header('X-D1-Bookmark', latest);

@@ -141,7 +141,7 @@ function pathId(c: Context<AppEnv>): number {
 function handle(route: Route, allowed: readonly string[]) {
   return async (c: Context<AppEnv>) => {
     if (c.req.method === 'HEAD' && !allowed.includes('HEAD')) throw methodNotAllowed('HEAD', allowed);
-    const user = route.auth === 'optional' || route.auth === 'required' ? c.var.user : null;
+    const user = route.auth === 'optional' || route.auth === 'required' ? c.get('user') : null;
     if (route.auth === 'required' && !user) throw notAuthenticated();
     const query = route.query ? validate(route.query, lastValues(c)) : undefined;
     const body = async () => (route.body ? validBody(c, route.body) : undefined);

@@ -23,7 +23,7 @@ export function checkOrigin(c: Context<AppEnv>, { required }: { required: boolea
     if (required) throw detail(403, 'CSRF Failed: Origin header is missing.');
     return;
   }
-  if (!trustedOrigins(c.var.settings).has(origin)) {
+  if (!trustedOrigins(c.get('settings')).has(origin)) {
     throw detail(403, `CSRF Failed: Origin checking failed - ${origin} does not match any trusted origins.`);
   }
 }

@@ -46,7 +46,8 @@ const backends: Record<Settings['mail']['backend'], Send> = {
 };
 
 /** Sends `mail` now, through EMAIL_BACKEND. */
-const sendNow = (c: Context<AppEnv>, mail: Mail) => backends[c.var.settings.mail.backend](mail, c.var.settings, c.env);
+const sendNow = (c: Context<AppEnv>, mail: Mail) =>
+  backends[c.get('settings').mail.backend](mail, c.get('settings'), c.env);
 
 /** Sends the mail `compose` gives (none: nothing to send) once the response is on its way (see afterResponse). */
 export function sendAfterResponse(

@@ -10,7 +10,7 @@ import { securityNotice, type NoticeKind } from './messages';
 
 export const noticeAfterResponse = (c: Context<AppEnv>, userId: number, kind: NoticeKind, detail?: string) =>
   sendAfterResponse(c, async () => {
-    const account = await findNoticeAddress(c.var.db, userId);
+    const account = await findNoticeAddress(c.get('db'), userId);
     if (!account?.emailVerified || account.email === '') return undefined;
     return securityNotice(kind, account.email, account.username, detail);
   });

@@ -69,7 +69,7 @@ export async function authenticateClient(c: Context<AppEnv>, parameters: Record<
     ({ id, secret } = basic);
   }
   if (id === undefined) throw invalidClient('Client authentication failed.');
-  const client = await findClient(c.var.db, id);
+  const client = await findClient(c.get('db'), id);
   const authenticated =
     client !== undefined &&
     (client.secretHash === null

@@ -10,7 +10,7 @@ import type { AppEnv, AuthUser } from '../env';
  * user's token gets 401 (one read; these routes are rare).
  */
 export async function activeAccount(c: Context<AppEnv>, user: AuthUser) {
-  const account = await findTokenUser(c.var.db, user.id);
+  const account = await findTokenUser(c.get('db'), user.id);
   const refused = inactiveCallerError(account);
   if (refused || !account) throw refused;
   return account;
@@ -18,7 +18,7 @@ export async function activeAccount(c: Context<AppEnv>, user: AuthUser) {
 
 /** 401 for a caller who is gone or deactivated, 403 for one who is not staff now (one read). */
 export async function requireStaffNow(c: Context<AppEnv>, user: AuthUser) {
-  const standing = await findStanding(c.var.db, user.id);
+  const standing = await findStanding(c.get('db'), user.id);
   const inactive = inactiveCallerError(standing);
   if (inactive || !standing) throw inactive;
   if (!isStaffNow(user, standing)) throw permissionDenied();

@@ -54,8 +54,8 @@ async function eventPage(
   filter: EventFilter,
   { limit, cursor }: { limit: number; cursor: string | undefined },
 ) {
-  const db = c.var.db;
-  const position = await decodeCursor(c.var.settings, NEWEST_FIRST, cursor ?? '');
+  const db = c.get('db');
+  const position = await decodeCursor(c.get('settings'), NEWEST_FIRST, cursor ?? '');
   const rows = await cursorRows(
     (after) => selectEvents(db, and(eventsWhere(filter), after)),
     NEWEST_FIRST,

@@ -36,7 +36,7 @@ const INVALID_CREDENTIALS = 'Unable to log in with provided credentials.';
 export async function logIn(c: Context<AppEnv>, { username, password }: z.output<typeof credentialsBody>) {
   const normalized = username.normalize('NFKC');
   await throttle(c, 'RATE_LIMIT_USERNAME', `obtain:${normalized}`);
-  const user = await findLoginUser(c.var.db, normalized);
+  const user = await findLoginUser(c.get('db'), normalized);
   let passwordMatches = false;
   if (!user) {
     passwordMatches = await verifyAgainstDummy(password);
@@ -74,7 +74,7 @@ export async function logIn(c: Context<AppEnv>, { username, password }: z.output
   // With a second factor, the login is recorded when its second step succeeds.
   if (!user.mfaEnabled) await recordLoginAfterResponse(c, user, ['pwd'], rehash);
   else if (rehash)
-    await afterResponse(c, 'Rehashing a password', async () => rehashPassword(c.var.db, user.id, await rehash()));
+    await afterResponse(c, 'Rehashing a password', async () => rehashPassword(c.get('db'), user.id, await rehash()));
   return user;
 }
 
@@ -88,7 +88,7 @@ export async function recordLoginAfterResponse(
   amr: readonly AuthMethod[],
   rehash?: () => Promise<{ from: string; to: string }>,
 ) {
-  const db = c.var.db;
+  const db = c.get('db');
   const event = auditStatement(c, {
     kind: 'login.succeeded',
     actor: user,
@@ -115,10 +115,10 @@ export async function startSecondStep(
   const now = new Date();
   const jti = crypto.randomUUID();
   const [methods] = await Promise.all([
-    secondStepMethods(c.var.db, user.id),
-    startMfaLogin(c.var.db, jti, user.id, new Date(now.getTime() + MFA_TOKEN_LIFETIME * 1000), now),
+    secondStepMethods(c.get('db'), user.id),
+    startMfaLogin(c.get('db'), jti, user.id, new Date(now.getTime() + MFA_TOKEN_LIFETIME * 1000), now),
   ]);
-  return { mfaToken: await issueMfaToken(user, first, jti, c.var.settings, now), methods };
+  return { mfaToken: await issueMfaToken(user, first, jti, c.get('settings'), now), methods };
 }
 
 /**

@@ -18,7 +18,8 @@ export function docsRoutes(apiRoutes: readonly Route[]): Route[] {
       summary: 'This OpenAPI 3.1 document',
       auth: 'none',
       responses: { 200: 'OpenApiDocument' },
-      handler: (c) => c.body(documentFor(c.var.settings), 200, { 'Content-Type': 'application/json; charset=UTF-8' }),
+      handler: (c) =>
+        c.body(documentFor(c.get('settings')), 200, { 'Content-Type': 'application/json; charset=UTF-8' }),
     }),
     defineRoute({
       method: 'get',

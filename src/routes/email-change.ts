@@ -32,10 +32,10 @@ export const emailChangeRoutes = [
     responses: { 200: 'Detail' },
     handler: async (c, input) => {
       const { token } = await input.body();
-      const claims = await verifyEmailChangeToken(token, c.var.settings).catch((error: unknown) => {
+      const claims = await verifyEmailChangeToken(token, c.get('settings')).catch((error: unknown) => {
         throw error instanceof TokenError ? fieldErrors({ token: [INVALID_LINK] }) : error;
       });
-      const db = c.var.db;
+      const db = c.get('db');
       const subject = { id: claims.userId };
       const [[changed]] = await db.batch([
         db
@@ -65,8 +65,8 @@ export const emailChangeRoutes = [
     responses: { 200: 'Detail' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      const db = c.var.db;
-      const settings = c.var.settings;
+      const db = c.get('db');
+      const settings = c.get('settings');
       const account = await findNoticeAddress(db, user.id);
       if (!account || account.email === '') throw fieldErrors({ email: ['Set an email address first.'] });
       if (account.emailVerified) return c.json({ detail: 'This address is already verified.' });

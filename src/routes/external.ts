@@ -35,10 +35,10 @@ const loginCookie = (value: string, maxAge: number) =>
   generateCookie(COOKIE, value, { httpOnly: true, secure: true, sameSite: 'Lax', path: COOKIE_PATH, maxAge });
 
 const callbackUrl = (c: Context<AppEnv>, provider: ExternalProvider) =>
-  `${c.var.settings.siteUrl}/auth/external/${provider.id}/callback`;
+  `${c.get('settings').siteUrl}/auth/external/${provider.id}/callback`;
 
 export function providerOf(c: Context<AppEnv>, id: string): ExternalProvider {
-  const provider = c.var.settings.authProviders.find((candidate) => candidate.id === id);
+  const provider = c.get('settings').authProviders.find((candidate) => candidate.id === id);
   if (!provider) throw notFound();
   return provider;
 }
@@ -51,7 +51,7 @@ function failed(c: Context<AppEnv>, failure: ExternalLoginError) {
     );
   }
   c.header('Set-Cookie', loginCookie('', 0), { append: true });
-  return c.redirect(`${c.var.settings.siteUrl}/app/login?external_error=${failure.failure}`, 302);
+  return c.redirect(`${c.get('settings').siteUrl}/app/login?external_error=${failure.failure}`, 302);
 }
 
 /**
@@ -66,7 +66,7 @@ export async function startExternalLogin(c: Context<AppEnv>, provider: ExternalP
     nonce: login.nonce,
     codeChallenge: await s256(login.verifier),
   });
-  const token = await issueExternalLoginToken(login, c.var.settings);
+  const token = await issueExternalLoginToken(login, c.get('settings'));
   c.header('Set-Cookie', loginCookie(token, EXTERNAL_LOGIN_LIFETIME));
   return location;
 }
@@ -82,9 +82,9 @@ async function start(c: Context<AppEnv>, provider: ExternalProvider) {
 
 /** The end of a link started from the profile: the identity joins the user, unless it is someone else's. */
 async function finishLink(c: Context<AppEnv>, provider: ExternalProvider, profile: ExternalProfile, userId: number) {
-  const db = c.var.db;
+  const db = c.get('db');
   const linked = await findIdentityUser(db, provider.id, profile.subject);
-  const back = (outcome: string) => c.redirect(`${c.var.settings.siteUrl}/app/security?link=${outcome}`, 302);
+  const back = (outcome: string) => c.redirect(`${c.get('settings').siteUrl}/app/security?link=${outcome}`, 302);
   if (linked?.user.id === userId) return back('linked');
   try {
     const { email, emailVerified, subject } = profile;
@@ -115,11 +115,11 @@ function usernameCandidate(profile: ExternalProfile, provider: ExternalProvider,
 
 /** The account of a first sign-in: new, active, with no usable password and the email only if verified. */
 async function newAccount(c: Context<AppEnv>, provider: ExternalProvider, profile: ExternalProfile, now: Date) {
-  if (!c.var.settings.registrationOpen) throw new ExternalLoginError('registration_closed');
+  if (!c.get('settings').registrationOpen) throw new ExternalLoginError('registration_closed');
   for (let attempt = 0; ; attempt++) {
     try {
       return await createFederatedAccount(
-        c.var.db,
+        c.get('db'),
         {
           username: usernameCandidate(profile, provider, attempt),
           password: `!${newSecret()}`,
@@ -141,7 +141,7 @@ async function newAccount(c: Context<AppEnv>, provider: ExternalProvider, profil
 }
 
 async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const query = c.req.query();
   const cookie = getCookie(c, COOKIE);
   let profile: ExternalProfile;
@@ -168,7 +168,7 @@ async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
   const now = new Date();
   c.header('Set-Cookie', loginCookie('', 0), { append: true });
   if (linkTo !== undefined) return finishLink(c, provider, profile, linkTo);
-  const linked = await findIdentityUser(c.var.db, provider.id, profile.subject);
+  const linked = await findIdentityUser(c.get('db'), provider.id, profile.subject);
   let user;
   try {
     user = linked?.user ?? (await newAccount(c, provider, profile, now));
@@ -178,7 +178,7 @@ async function callback(c: Context<AppEnv>, provider: ExternalProvider) {
   }
   if (!user.isActive) return failed(c, new ExternalLoginError('account_disabled'));
   if (linked)
-    await afterResponse(c, 'Recording an external sign-in', () => touchIdentity(c.var.db, linked.identityId, now));
+    await afterResponse(c, 'Recording an external sign-in', () => touchIdentity(c.get('db'), linked.identityId, now));
   if (user.mfaEnabled) {
     // The second step, as after a password: the app's login page asks for it.
     const { mfaToken, methods } = await startSecondStep(c, user, { amr: ['fed'], session: true });
@@ -200,10 +200,10 @@ export const externalRoutes = [
     responses: { 200: 'ExternalProviderList' },
     handler: (c) =>
       c.json(
-        c.var.settings.authProviders.map(({ id, name }) => ({
+        c.get('settings').authProviders.map(({ id, name }) => ({
           id,
           name,
-          start_url: `${c.var.settings.siteUrl}/auth/external/${id}/`,
+          start_url: `${c.get('settings').siteUrl}/auth/external/${id}/`,
         })),
       ),
   }),

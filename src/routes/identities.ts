@@ -21,8 +21,8 @@ export const identityRoutes = [
     responses: { 200: 'IdentityList' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      const names = new Map(c.var.settings.authProviders.map(({ id, name }) => [id, name]));
-      const rows = await listIdentities(c.var.db, user.id);
+      const names = new Map(c.get('settings').authProviders.map(({ id, name }) => [id, name]));
+      const rows = await listIdentities(c.get('db'), user.id);
       return c.json(
         rows.map((row) => ({
           id: row.id,
@@ -48,8 +48,8 @@ export const identityRoutes = [
     responses: { 204: null, 400: 'Detail', 403: 'Detail' },
     handler: async (c, { user, id }) => {
       await activeAccount(c, user);
-      requireRecentLogin(user, c.var.settings);
-      const outcome = await unlinkIdentity(c.var.db, user.id, id(), eventOrigin(c));
+      requireRecentLogin(user, c.get('settings'));
+      const outcome = await unlinkIdentity(c.get('db'), user.id, id(), eventOrigin(c));
       if (!outcome.exists) throw notFound();
       if (!outcome.deleted) {
         throw detail(400, 'This is your only way to log in: set a password or add a passkey before unlinking it.');
@@ -70,7 +70,7 @@ export const identityRoutes = [
     headers: { 200: { 'Set-Cookie': 'The login cookie (Path=/auth/external/, 10 minutes).' } },
     handler: async (c, { user, param }) => {
       await activeAccount(c, user);
-      requireRecentLogin(user, c.var.settings);
+      requireRecentLogin(user, c.get('settings'));
       const provider = providerOf(c, param('provider'));
       try {
         return c.json({ location: await startExternalLogin(c, provider, user.id) });

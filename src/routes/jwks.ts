@@ -12,7 +12,7 @@ export const jwksRoutes = [
     auth: 'none',
     responses: { 200: 'Jwks' },
     handler: async (c) => {
-      return c.json({ keys: await publishedJwks(c.var.settings) }, 200, { 'Cache-Control': 'public, max-age=300' });
+      return c.json({ keys: await publishedJwks(c.get('settings')) }, 200, { 'Cache-Control': 'public, max-age=300' });
     },
   }),
 ];

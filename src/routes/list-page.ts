@@ -30,6 +30,6 @@ export function pageResponse<T>(
   results: T[],
 ) {
   return c.json(
-    paginate(results, { count, limit, offset }, { siteUrl: c.var.settings.siteUrl, path, requestUrl: c.req.url }),
+    paginate(results, { count, limit, offset }, { siteUrl: c.get('settings').siteUrl, path, requestUrl: c.req.url }),
   );
 }

@@ -90,7 +90,7 @@ async function secondStepFailed(c: Context<AppEnv>, user: { id: number; username
 async function recoveryCodeRows(c: Context<AppEnv>, userId: number) {
   const codes = newRecoveryCodes();
   const hashes = await Promise.all(codes.map(hashRecoveryCode));
-  return { codes, statements: replaceRecoveryCodes(c.var.db, userId, hashes) };
+  return { codes, statements: replaceRecoveryCodes(c.get('db'), userId, hashes) };
 }
 
 const LOGIN_OVER = 'This login has used up its tries or has ended: log in again.';
@@ -111,7 +111,7 @@ export const mfaRoutes = [
     responses: { 200: 'MfaStatus' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const [factor, left, passkeys] = await Promise.all([
         findTotp(db, user.id),
         countRecoveryCodes(db, user.id),
@@ -130,11 +130,11 @@ export const mfaRoutes = [
     auth: 'required',
     responses: { 200: 'TotpEnrolment', 403: 'Detail' },
     handler: async (c, { user }) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       requireRecentLogin(user, settings);
       await activeAccount(c, user);
       const secret = newTotpSecret();
-      await storePendingTotp(c.var.db, user.id, await seal(secret, TOTP_SEAL_PURPOSE, settings));
+      await storePendingTotp(c.get('db'), user.id, await seal(secret, TOTP_SEAL_PURPOSE, settings));
       const issuer = new URL(settings.siteUrl).host;
       return c.json({ secret, otpauth_url: otpauthUri(secret, issuer, user.username) });
     },
@@ -151,11 +151,11 @@ export const mfaRoutes = [
     body: codeBody,
     responses: { 200: 'RecoveryCodes', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       requireRecentLogin(user, settings);
       await activeAccount(c, user);
       const { code } = await body();
-      const db = c.var.db;
+      const db = c.get('db');
       const factor = await findTotp(db, user.id);
       if (!factor?.pendingSecret) throw nonFieldError('Start with POST /auth/mfa/totp/: no enrolment is pending.');
       const secret = await open(factor.pendingSecret, TOTP_SEAL_PURPOSE, settings);
@@ -182,9 +182,9 @@ export const mfaRoutes = [
     auth: 'required',
     responses: { 204: null, 403: 'Detail', 404: 'Detail' },
     handler: async (c, { user }) => {
-      requireRecentLogin(user, c.var.settings);
+      requireRecentLogin(user, c.get('settings'));
       await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const [deleted] = await db.batch([
         deleteTotp(db, user.id),
         auditStatement(c, { kind: 'totp.removed', actor: user, subject: user }, 'ifChanged'),
@@ -205,9 +205,9 @@ export const mfaRoutes = [
     auth: 'required',
     responses: { 200: 'RecoveryCodes', 403: 'Detail' },
     handler: async (c, { user }) => {
-      requireRecentLogin(user, c.var.settings);
+      requireRecentLogin(user, c.get('settings'));
       await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const factor = await findTotp(db, user.id);
       if (!factor?.secret) throw nonFieldError('Enrol an authenticator app first.');
       const { codes, statements } = await recoveryCodeRows(c, user.id);
@@ -231,10 +231,10 @@ export const mfaRoutes = [
     responses: { 200: 'Token', 429: 'Detail' },
     headers: { 200: { 'Set-Cookie': 'The session cookie, when the login was a session login.' } },
     handler: async (c, { body }) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       const { mfa_token: mfaToken, code, webauthn } = await body();
       const claims = await mfaClaims(mfaToken, settings);
-      const db = c.var.db;
+      const db = c.get('db');
       const now = new Date();
       const [tried] = await tryMfaLogin(db, claims.jti, claims.userId, now);
       if (!tried) throw nonFieldError(LOGIN_OVER);
@@ -278,11 +278,11 @@ export const mfaRoutes = [
     responses: { 200: 'WebAuthnOptions' },
     handler: async (c, { user, body }) => {
       const { mfa_token: mfaToken } = await body();
-      const db = c.var.db;
+      const db = c.get('db');
       const now = new Date();
       let binding: ChallengeBinding;
       if (mfaToken !== undefined) {
-        const claims = await mfaClaims(mfaToken, c.var.settings);
+        const claims = await mfaClaims(mfaToken, c.get('settings'));
         if (!(await isMfaLoginOpen(db, claims.jti, claims.userId, now))) throw nonFieldError(LOGIN_OVER);
         binding = { purpose: 'mfa', userId: claims.userId, mfaJti: claims.jti };
       } else {
@@ -292,7 +292,7 @@ export const mfaRoutes = [
       }
       const passkeys = await findPasskeys(db, binding.userId!, MAX_PASSKEYS);
       if (passkeys.length === 0) throw nonFieldError('There is no passkey on this account.');
-      const options = await requestOptions(relyingParty(c.var.settings), passkeys, 'preferred');
+      const options = await requestOptions(relyingParty(c.get('settings')), passkeys, 'preferred');
       await storeChallenge(db, options.challenge, binding, { now, lifetimeSeconds: CHALLENGE_LIFETIME_SECONDS });
       return c.json(options);
     },
@@ -311,8 +311,8 @@ export const mfaRoutes = [
     handler: async (c, { user, body }) => {
       const account = await activeAccount(c, user);
       const { password, code, webauthn } = await body();
-      const db = c.var.db;
-      const settings = c.var.settings;
+      const db = c.get('db');
+      const settings = c.get('settings');
       await throttle(c, 'RATE_LIMIT_USERNAME', `reauth:${user.id}`);
       let proved = false;
       if (password !== undefined) {
@@ -355,7 +355,7 @@ export const mfaRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
-      const db = c.var.db;
+      const db = c.get('db');
       const staffNow = staffNowCondition(user);
       const [, , , ended] = await db.batch([
         db.delete(totpFactors).where(and(eq(totpFactors.userId, id), staffNow)),

@@ -22,7 +22,7 @@ export const mySessionRoutes = [
     auth: 'required',
     responses: { 200: 'SessionList' },
     handler: async (c, { user }) => {
-      const rows = await listSessions(c.var.db, await activeAccount(c, user), new Date());
+      const rows = await listSessions(c.get('db'), await activeAccount(c, user), new Date());
       return c.json(
         rows.map((row) => ({
           id: row.family,
@@ -46,8 +46,8 @@ export const mySessionRoutes = [
     handler: async (c, { user, param }) => {
       await activeAccount(c, user);
       const family = param('session');
-      if (family !== user.sessionId) requireRecentLogin(user, c.var.settings);
-      const db = c.var.db;
+      if (family !== user.sessionId) requireRecentLogin(user, c.get('settings'));
+      const db = c.get('db');
       const [ended] = await db.batch([
         endUserSession(db, user.id, family),
         auditStatement(
@@ -71,8 +71,8 @@ export const mySessionRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      requireRecentLogin(user, c.var.settings);
-      const db = c.var.db;
+      requireRecentLogin(user, c.get('settings'));
+      const db = c.get('db');
       await db.batch([
         endOtherSessions(db, user.id, user.sessionId),
         auditStatement(c, { kind: 'session.others_ended', actor: user, subject: user }, 'ifChanged'),

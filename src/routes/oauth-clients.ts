@@ -56,7 +56,7 @@ export const oauthClientRoutes = [
         redirectUris: input.redirect_uris,
         isPublic: input.public ?? false,
       });
-      const db = c.var.db;
+      const db = c.get('db');
       await db.batch([
         db.insert(oauthClients).values(row),
         auditStatement(c, {
@@ -78,7 +78,7 @@ export const oauthClientRoutes = [
     responses: { 200: 'OAuthClientList', 403: 'Detail' },
     handler: async (c, { user }) => {
       await requireStaffNow(c, user);
-      const clients = await c.var.db.select().from(oauthClients).orderBy(asc(oauthClients.createdAt)).limit(1000);
+      const clients = await c.get('db').select().from(oauthClients).orderBy(asc(oauthClients.createdAt)).limit(1000);
       return c.json(clients.map((client) => clientView(client)));
     },
   }),
@@ -91,7 +91,7 @@ export const oauthClientRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, param }) => {
       await requireStaffNow(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const [[removed]] = await db.batch([
         db
           .delete(oauthClients)

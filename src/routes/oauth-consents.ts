@@ -22,7 +22,7 @@ export const oauthConsentRoutes = [
     responses: { 200: 'OAuthConsentList' },
     handler: async (c, { user }) => {
       const account = await activeAccount(c, user);
-      const rows = await listConsents(c.var.db, account.id);
+      const rows = await listConsents(c.get('db'), account.id);
       return c.json(
         rows.map((row) => ({
           client_id: row.clientId,
@@ -43,7 +43,7 @@ export const oauthConsentRoutes = [
     responses: { 204: null },
     handler: async (c, { user, param }) => {
       await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const clientId = param('client');
       const client = await findClient(db, clientId);
       if (!client) throw notFound();

@@ -18,7 +18,7 @@ const LOGOUT_PAGE = '/app/logout';
 
 /** Our own page with the reason: a logout request that names no known client or URI never redirects. */
 const refused = (c: Context<AppEnv>) =>
-  c.redirect(`${c.var.settings.siteUrl}${LOGOUT_PAGE}?error=invalid_logout_request`, 302);
+  c.redirect(`${c.get('settings').siteUrl}${LOGOUT_PAGE}?error=invalid_logout_request`, 302);
 
 function withState(uri: string, state: string | undefined): string {
   const url = new URL(uri);
@@ -27,7 +27,7 @@ function withState(uri: string, state: string | undefined): string {
 }
 
 async function endSession(c: Context<AppEnv>) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const { parameters } = readParameters(c.req.queries(), [
     'id_token_hint',
     'client_id',
@@ -39,13 +39,13 @@ async function endSession(c: Context<AppEnv>) {
     try {
       const hint = await verifyIdTokenHint(parameters.id_token_hint, settings);
       if (parameters.client_id !== undefined && parameters.client_id !== hint.clientId) return refused(c);
-      client = await findClient(c.var.db, hint.clientId);
+      client = await findClient(c.get('db'), hint.clientId);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       return refused(c);
     }
   } else if (parameters.client_id !== undefined) {
-    client = await findClient(c.var.db, parameters.client_id);
+    client = await findClient(c.get('db'), parameters.client_id);
   }
   const target = parameters.post_logout_redirect_uri;
   // A client's redirect URIs are also where it may ask to come back after a logout, exactly.
@@ -82,7 +82,7 @@ export const oauthLogoutRoutes = [
     responses: { 200: 'LogoutStep' },
     handler: async (c, { body }) => {
       try {
-        const request = await verifyLogoutRequest((await body()).request, c.var.settings);
+        const request = await verifyLogoutRequest((await body()).request, c.get('settings'));
         return c.json({ client_name: request.clientName ?? null, redirect_to: request.redirectTo ?? null });
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;

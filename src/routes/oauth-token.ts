@@ -46,7 +46,7 @@ async function tokenResponse(
   grant: { id: string; user: OidcUser; client: OAuthClient; scopes: Scope[]; authentication: Authentication },
   { nonce, refreshToken }: { nonce: string | null; refreshToken: string | undefined },
 ) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const now = new Date();
   const { user, client, scopes, authentication } = grant;
   const [accessToken, idToken] = await Promise.all([
@@ -73,7 +73,7 @@ async function tokenResponse(
 
 /** How long a grant may be used: with `offline_access`, the refresh horizon; else its access tokens' life. */
 function grantEnd(scopes: readonly Scope[], now: Date, c: Context<AppEnv>): Date {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const seconds = scopes.includes('offline_access')
     ? settings.jwtRefreshExpirationDelta
     : settings.jwtExpirationDelta + settings.jwtLeeway;
@@ -81,7 +81,7 @@ function grantEnd(scopes: readonly Scope[], now: Date, c: Context<AppEnv>): Date
 }
 
 async function exchange(c: Context<AppEnv>, client: OAuthClient, parameters: Record<string, string>) {
-  const db = c.var.db;
+  const db = c.get('db');
   const code = required(parameters, 'code');
   const redirectUri = required(parameters, 'redirect_uri');
   const verifier = required(parameters, 'code_verifier');
@@ -122,7 +122,7 @@ async function exchange(c: Context<AppEnv>, client: OAuthClient, parameters: Rec
 }
 
 async function refresh(c: Context<AppEnv>, client: OAuthClient, parameters: Record<string, string>) {
-  const db = c.var.db;
+  const db = c.get('db');
   const presented = required(parameters, 'refresh_token');
   if (!isSecret(presented)) throw invalidGrant('The refresh token is not valid.');
   const presentedHash = await hashSecret(presented);
@@ -167,12 +167,12 @@ async function revoke(c: Context<AppEnv>) {
   const parameters = await readForm(c);
   const client = await authenticateClient(c, parameters);
   const presented = required(parameters, 'token');
-  const db = c.var.db;
+  const db = c.get('db');
   if (isSecret(presented)) {
     await revokeByRefreshToken(db, await hashSecret(presented), client.clientId);
   } else {
     try {
-      const claims = await verifyOAuthAccessToken(presented, c.var.settings);
+      const claims = await verifyOAuthAccessToken(presented, c.get('settings'));
       if (claims.clientId === client.clientId) await revokeGrant(db, claims.grantId);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;

@@ -72,12 +72,12 @@ function discovery(issuer: string) {
 
 /** Our own page, for what must never go to an unverified redirect URI. */
 const errorPage = (c: Context<AppEnv>, error: UnsafeToRedirect) =>
-  c.redirect(`${c.var.settings.siteUrl}/app/authorize?error=${error}`, 302);
+  c.redirect(`${c.get('settings').siteUrl}/app/authorize?error=${error}`, 302);
 
 async function authorize(c: Context<AppEnv>) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const { parameters, repeated } = readParameters(c.req.queries(), AUTHORIZATION_PARAMETERS);
-  const client = parameters.client_id === undefined ? undefined : await findClient(c.var.db, parameters.client_id);
+  const client = parameters.client_id === undefined ? undefined : await findClient(c.get('db'), parameters.client_id);
   if (!client || repeated === 'client_id') return errorPage(c, 'unknown_client');
   const redirectUri = parameters.redirect_uri;
   if (
@@ -120,7 +120,7 @@ async function issueCode(
   user: AuthUser,
   consented: Scope[] | undefined,
 ) {
-  const db = c.var.db;
+  const db = c.get('db');
   const now = new Date();
   const code = newSecret();
   const consent = consented
@@ -160,7 +160,7 @@ function redirectStep(
   client: OAuthClient,
   answer: Record<string, string>,
 ) {
-  const redirectTo = authorizationResponse(request.redirectUri, c.var.settings.siteUrl, {
+  const redirectTo = authorizationResponse(request.redirectUri, c.get('settings').siteUrl, {
     ...answer,
     state: request.state,
   });
@@ -170,12 +170,12 @@ function redirectStep(
 async function step(c: Context<AppEnv>, user: AuthUser | null, input: z.output<typeof stepInput>) {
   let request: AuthorizationRequest;
   try {
-    request = await verifyAuthorizationRequest(input.request, c.var.settings);
+    request = await verifyAuthorizationRequest(input.request, c.get('settings'));
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
     throw detail(400, 'This sign-in request has expired or is not valid: go back to the app and try again.');
   }
-  const client = await findClient(c.var.db, request.clientId);
+  const client = await findClient(c.get('db'), request.clientId);
   if (!client || !isRegisteredRedirect(client.redirectUris, request.redirectUri)) {
     throw detail(400, 'This app is no longer registered.');
   }
@@ -194,7 +194,7 @@ async function step(c: Context<AppEnv>, user: AuthUser | null, input: z.output<t
       ? c.json({ action: 'reauthenticate', client: clientOf(client) })
       : refuse('login_required', 'The login is older than the app allows.');
   }
-  const { user: standing, consentedScopes } = await findUserAndConsent(c.var.db, user.id, client.clientId);
+  const { user: standing, consentedScopes } = await findUserAndConsent(c.get('db'), user.id, client.clientId);
   if (!standing?.isActive || standing.tokenVersion !== user.tokenVersion) {
     return interactive
       ? c.json({ action: 'login', client: clientOf(client) })
@@ -228,7 +228,7 @@ export const oauthRoutes = [
     summary: 'OpenID Connect discovery: the endpoints, and what the provider supports',
     auth: 'none',
     responses: { 200: 'OpenIdConfiguration' },
-    handler: (c) => c.json(discovery(c.var.settings.siteUrl), 200, { 'Cache-Control': 'public, max-age=300' }),
+    handler: (c) => c.json(discovery(c.get('settings').siteUrl), 200, { 'Cache-Control': 'public, max-age=300' }),
   }),
   defineRoute({
     method: 'get',

@@ -67,11 +67,11 @@ const serializePasskey = (passkey: ListedPasskey) => ({
 /** The passwordless login's end: the same answer as a session login (token and cookie). */
 async function logInWithPasskey(c: Context<AppEnv>, body: z.output<typeof loginBody>) {
   checkOrigin(c, { required: false });
-  const db = c.var.db;
+  const db = c.get('db');
   const now = new Date();
   const response = body.response as AuthenticationResponseJSON;
   if (challengeOf(response) !== body.challenge_token) throw nonFieldError(INVALID_PASSKEY);
-  const checked = await checkPasskeyAssertion(db, c.var.settings, response, {
+  const checked = await checkPasskeyAssertion(db, c.get('settings'), response, {
     binding: { purpose: 'login' },
     requireUserVerification: true,
     now,
@@ -93,7 +93,7 @@ export const passkeyRoutes = [
     responses: { 200: 'PasskeyList' },
     handler: async (c, { user }) => {
       await activeAccount(c, user);
-      const passkeys = await findPasskeys(c.var.db, user.id, MAX_PASSKEYS);
+      const passkeys = await findPasskeys(c.get('db'), user.id, MAX_PASSKEYS);
       return c.json(passkeys.map(serializePasskey));
     },
   }),
@@ -107,10 +107,10 @@ export const passkeyRoutes = [
     rateLimit: 'passkey',
     responses: { 200: 'WebAuthnOptions', 403: 'Detail' },
     handler: async (c, { user }) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       requireRecentLogin(user, settings);
       const account = await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const existing = await findPasskeys(db, user.id, MAX_PASSKEYS);
       if (existing.length >= MAX_PASSKEYS) throw nonFieldError(`You have ${MAX_PASSKEYS} passkeys: remove one first.`);
       const userHandle = existing[0]?.userHandle ?? newUserHandle();
@@ -144,12 +144,12 @@ export const passkeyRoutes = [
     body: registerBody,
     responses: { 201: 'PasskeyCreated', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       requireRecentLogin(user, settings);
       await activeAccount(c, user);
       const input = await body();
       const response = input.response as RegistrationResponseJSON;
-      const db = c.var.db;
+      const db = c.get('db');
       const now = new Date();
       const challenge = challengeOf(response);
       const taken =
@@ -190,7 +190,7 @@ export const passkeyRoutes = [
       const id = pathId();
       await activeAccount(c, user);
       const { name } = await body();
-      const [renamed] = await renamePasskey(c.var.db, user.id, id, name);
+      const [renamed] = await renamePasskey(c.get('db'), user.id, id, name);
       if (!renamed) throw notFound();
       return c.json(serializePasskey(renamed));
     },
@@ -205,9 +205,9 @@ export const passkeyRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
-      requireRecentLogin(user, c.var.settings);
+      requireRecentLogin(user, c.get('settings'));
       await activeAccount(c, user);
-      const db = c.var.db;
+      const db = c.get('db');
       const [deleted] = await db.batch([
         deletePasskey(db, user.id, id),
         auditStatement(
@@ -232,9 +232,9 @@ export const passkeyRoutes = [
     rateLimit: 'passkey',
     responses: { 200: 'PasskeyLoginOptions' },
     handler: async (c) => {
-      const options = await requestOptions(relyingParty(c.var.settings), [], 'required');
+      const options = await requestOptions(relyingParty(c.get('settings')), [], 'required');
       await storeChallenge(
-        c.var.db,
+        c.get('db'),
         options.challenge,
         { purpose: 'login' },
         {

@@ -37,10 +37,10 @@ export const passwordResetRoutes = [
     body: z.object({ email: emailField() }),
     responses: { 200: 'Detail' },
     handler: async (c, input) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       const { email } = await input.body();
       await throttle(c, 'RATE_LIMIT_USERNAME', `reset:${email.toLowerCase()}`);
-      for (const user of await findActiveByEmail(c.var.db, email)) {
+      for (const user of await findActiveByEmail(c.get('db'), email)) {
         const token = await issuePasswordResetToken(user.id, await passwordFingerprint(user.password), settings);
         const link = `${settings.siteUrl}/app/password-reset/${token}`;
         await sendAfterResponse(
@@ -64,10 +64,10 @@ export const passwordResetRoutes = [
     responses: { 200: 'Detail' },
     handler: async (c, input) => {
       const { token, new_password: newPassword } = await input.body();
-      const claims = await verifyPasswordResetToken(token, c.var.settings).catch((error: unknown) => {
+      const claims = await verifyPasswordResetToken(token, c.get('settings')).catch((error: unknown) => {
         throw error instanceof TokenError ? invalidLink() : error;
       });
-      const db = c.var.db;
+      const db = c.get('db');
       const user = await findResetTarget(db, claims.userId);
       if (!user?.isActive || !fingerprintsMatch(await passwordFingerprint(user.password), claims.passwordFingerprint)) {
         throw invalidLink();

@@ -39,8 +39,8 @@ const ACTIVATION_MAILED = 'Check your email for a link to activate your account.
 /** Activates the user the token names, once: the stored `jti` is cleared in the same statement. */
 async function activate(c: Context<AppEnv>, token: string) {
   if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('Error decoding signature.');
-  const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.var.settings));
-  const db = c.var.db;
+  const claims = await unauthorizedOnTokenError(verifyActivationToken(token, c.get('settings')));
+  const db = c.get('db');
   const subject = { id: claims.userId };
   const [activated] = await db.batch([
     db
@@ -49,7 +49,7 @@ async function activate(c: Context<AppEnv>, token: string) {
       .set({
         isActive: true,
         activationJti: null,
-        ...(c.var.settings.activationDelivery === 'email' ? { emailVerified: true } : {}),
+        ...(c.get('settings').activationDelivery === 'email' ? { emailVerified: true } : {}),
       })
       .where(and(eq(users.id, claims.userId), eq(users.activationJti, claims.jti)))
       .returning({ id: users.id }),
@@ -73,7 +73,7 @@ export const registrationRoutes = [
     body: registerBody,
     responses: { 201: 'Registered', 403: 'Detail' },
     handler: async (c, input) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       if (!settings.registrationOpen) throw detail(403, 'Registration is closed.');
       const { username, password, email } = await input.body();
       const problems = passwordProblems(password, { username, email });
@@ -82,7 +82,7 @@ export const registrationRoutes = [
       const now = new Date();
       const activationExpiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
       const passwordHash = await hashPassword(password);
-      const db = c.var.db;
+      const db = c.get('db');
       let created: { id: number } | undefined;
       try {
         // One round trip: a never-activated account whose link expired gives up its username
@@ -160,14 +160,14 @@ export const registrationRoutes = [
     body: resendBody,
     responses: { 200: 'Detail' },
     handler: async (c, input) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       const body = await input.body();
       const target = body.email !== undefined ? { email: body.email } : { username: body.username!.normalize('NFKC') };
       await throttle(c, 'RATE_LIMIT_USERNAME', `resend:${target.email ?? target.username}`);
       const now = new Date();
       const jti = crypto.randomUUID();
       const expiresAt = new Date(now.getTime() + settings.activationExpirationDelta * 1000);
-      for (const account of await renewActivation(c.var.db, target, jti, expiresAt)) {
+      for (const account of await renewActivation(c.get('db'), target, jti, expiresAt)) {
         const token = await issueActivationToken(account.id, jti, settings, now);
         const link = appActivationUrl(settings, token);
         await sendAfterResponse(

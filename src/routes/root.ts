@@ -10,7 +10,7 @@ export const rootRoutes = [
     auth: 'optional',
     responses: { 200: 'ApiRoot' },
     handler: (c) => {
-      const base = c.var.settings.siteUrl;
+      const base = c.get('settings').siteUrl;
       return c.json({
         tasks: `${base}/tasks/`,
         users: `${base}/users/`,

@@ -40,7 +40,7 @@ export async function startBrowserSession(
   user: TokenUser,
   { amr, now }: { amr: readonly AuthMethod[]; now: Date },
 ) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
   // Without refresh there is no session to keep: the login answers a token, as obtain does.
   if (!settings.jwtAllowRefresh)
@@ -57,7 +57,7 @@ export async function openBrowserSession(
   user: TokenUser,
   { amr, now }: { amr: readonly AuthMethod[]; now: Date },
 ): Promise<string> {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   const authentication = { amr, authTime: Math.floor(now.getTime() / 1000) };
   const family = crypto.randomUUID();
   const secret = newSecret();
@@ -65,7 +65,7 @@ export async function openBrowserSession(
   const token = await issueAccessToken(user, settings, { now, sessionId: family, authentication });
   const previous = readSessionCookie(c);
   await startSession(
-    c.var.db,
+    c.get('db'),
     {
       family,
       userId: user.id,
@@ -84,14 +84,14 @@ export async function openBrowserSession(
 }
 
 async function refresh(c: Context<AppEnv>) {
-  const settings = c.var.settings;
+  const settings = c.get('settings');
   if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
   const presented = readSessionCookie(c);
   if (presented === undefined) throw noSession('Authentication credentials were not provided.', clearedSessionCookie());
   const now = new Date();
   const successor = newSecret();
   const { session: refreshed, reuseOf } = await rotateSession(
-    c.var.db,
+    c.get('db'),
     {
       presentedHash: await hashSecret(presented),
       nextHash: await hashSecret(successor),
@@ -126,7 +126,7 @@ async function end(c: Context<AppEnv>) {
   if (!new URL(c.req.url).pathname.endsWith('/')) return c.redirect(PATH, 308);
   const presented = readSessionCookie(c);
   if (presented !== undefined) {
-    const db = c.var.db;
+    const db = c.get('db');
     const hash = await hashSecret(presented);
     const owner = { id: ownerOf(hash) };
     await db.batch([

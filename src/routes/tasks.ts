@@ -112,7 +112,7 @@ function refusal(guard: Guard | undefined, user: AuthUser, newOwner?: number): A
  * may not change the task learns that (401, 404 or 403) first. Costs a read on error paths only.
  */
 async function refuseFirst(c: Context<AppEnv>, user: AuthUser, id: number, error: ApiError): Promise<never> {
-  const [guard] = await guardRow(c.var.db, user, id);
+  const [guard] = await guardRow(c.get('db'), user, id);
   throw refusal(guard, user) ?? error;
 }
 
@@ -152,7 +152,7 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBo
   const input = await readBody().catch((error: unknown) =>
     error instanceof ApiError ? refuseFirst(c, user, id, error) : Promise.reject(error),
   );
-  const db = c.var.db;
+  const db = c.get('db');
   const changes = { title: input.title, personId: input.person, dueTo: input.due_to };
   const hasChanges = Object.values(changes).some((value) => value !== undefined);
   // One round trip: the guard tells 401, 404 and 403 apart when the guarded write touches nothing.
@@ -173,7 +173,7 @@ async function updateTask(c: Context<AppEnv>, user: AuthUser, id: number, readBo
   const [guard] = results[0];
   const [updated] = results[results.length - 1] as Task[];
   if (!updated) throw refusal(guard, user, input.person) ?? notFound();
-  return c.json(serializeTask(updated, c.var.settings));
+  return c.json(serializeTask(updated, c.get('settings')));
 }
 
 const writeRoute = (method: 'put' | 'patch', summary: string, body: typeof taskInput | typeof taskPatchInput) =>
@@ -201,10 +201,10 @@ export const taskRoutes = [
     responses: { 200: 'TaskPage', 404: 'Detail' },
     handler: async (c, { query }) => {
       const { limit, offset, person, ordering, cursor } = query;
-      const db = c.var.db;
+      const db = c.get('db');
       const where = person === undefined ? undefined : eq(tasks.personId, person);
       if (cursor !== undefined) {
-        const position = await decodeCursor(c.var.settings, ordering, cursor);
+        const position = await decodeCursor(c.get('settings'), ordering, cursor);
         const { total, rows } = await fetchPage(
           db,
           countTasks(db, person),
@@ -216,7 +216,7 @@ export const taskRoutes = [
           { path: '/tasks/', ordering, limit, position },
           rows,
           (task) => ordering.keys.map(({ name }) => TASK_KEYS.get(name)!(task)),
-          (task) => serializeTask(task, c.var.settings),
+          (task) => serializeTask(task, c.get('settings')),
         );
       }
       const { total, rows } = await fetchPage(
@@ -232,7 +232,7 @@ export const taskRoutes = [
       );
       // django-filter refuses a user that does not exist rather than answering an empty page.
       if (!total.personExists) throw fieldErrors({ person: [INVALID_CHOICE] });
-      const results = rows.map((task) => serializeTask(task, c.var.settings));
+      const results = rows.map((task) => serializeTask(task, c.get('settings')));
       return pageResponse(c, { path: '/tasks/', limit, offset }, total.count, results);
     },
   }),
@@ -247,7 +247,7 @@ export const taskRoutes = [
     body: taskInput,
     responses: { 201: 'Task', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const db = c.var.db;
+      const db = c.get('db');
       // As DRF, a caller who is gone or deactivated learns that before what is wrong with the body.
       const input = await body().catch(async (error: unknown) => {
         if (error instanceof ApiError) throw inactiveCallerError(await findStanding(db, user.id)) ?? error;
@@ -295,7 +295,7 @@ export const taskRoutes = [
         // Why nothing was written: read only on this error path.
         throw inactiveCallerError(await findStanding(db, user.id)) ?? permissionDenied();
       }
-      return c.json(serializeTask(task, c.var.settings), 201);
+      return c.json(serializeTask(task, c.get('settings')), 201);
     },
   }),
   defineRoute({
@@ -307,9 +307,9 @@ export const taskRoutes = [
     oauthScope: 'tasks.read',
     responses: { 200: 'Task' },
     handler: async (c, { id }) => {
-      const [task] = await c.var.db.select().from(tasks).where(eq(tasks.id, id()));
+      const [task] = await c.get('db').select().from(tasks).where(eq(tasks.id, id()));
       if (!task) throw notFound();
-      return c.json(serializeTask(task, c.var.settings));
+      return c.json(serializeTask(task, c.get('settings')));
     },
   }),
   writeRoute('put', 'Replace a task (owner or staff)', taskInput),
@@ -324,7 +324,7 @@ export const taskRoutes = [
     responses: { 204: null, 403: 'Detail' },
     handler: async (c, { user, id: pathId }) => {
       const id = pathId();
-      const db = c.var.db;
+      const db = c.get('db');
       const results = await db.batch([
         guardRow(db, user, id),
         ...staffTaskEvent(c, user, 'staff.task_deleted', id),

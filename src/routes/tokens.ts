@@ -20,7 +20,7 @@ import { tokenBody } from './token-body';
 async function obtainToken(c: Context<AppEnv>, input: RouteInput<'none', undefined, typeof credentialsBody>) {
   const user = await logIn(c, await input.body());
   if (user.mfaEnabled) return mfaRequired(c, user, false);
-  return c.json({ token: await issueAccessToken(user, c.var.settings) });
+  return c.json({ token: await issueAccessToken(user, c.get('settings')) });
 }
 
 const obtainRoute = (path: string, summary: string) =>
@@ -74,7 +74,7 @@ export const tokenRoutes = [
     body: tokenBody,
     responses: { 200: 'Token', 403: 'Detail' },
     handler: async (c, input) => {
-      const settings = c.var.settings;
+      const settings = c.get('settings');
       if (!settings.jwtAllowRefresh) throw detail(403, 'Token refresh is disabled.');
       const claims = await verifiedClaims((await input.body()).token, settings);
       await throttle(c, 'RATE_LIMIT_USERNAME', `refresh:${claims.userId}`);
@@ -83,7 +83,7 @@ export const tokenRoutes = [
       }
       if (claims.origIat === undefined) throw nonFieldError('orig_iat field is required.');
       if (refreshHasExpired(claims.origIat, settings)) throw nonFieldError('Refresh has expired.');
-      const user = await activeUser(c.var.db, claims);
+      const user = await activeUser(c.get('db'), claims);
       const token = await issueAccessToken(user, settings, {
         origIat: claims.origIat,
         authentication: claims.authentication,
@@ -101,7 +101,7 @@ export const tokenRoutes = [
     responses: { 200: 'Token' },
     handler: async (c, input) => {
       const { token } = await input.body();
-      await activeUser(c.var.db, await verifiedClaims(token, c.var.settings));
+      await activeUser(c.get('db'), await verifiedClaims(token, c.get('settings')));
       return c.json({ token });
     },
   }),
@@ -114,7 +114,7 @@ export const tokenRoutes = [
     auth: 'required',
     responses: { 204: null },
     handler: async (c, { user }) => {
-      const db = c.var.db;
+      const db = c.get('db');
       const [[ended]] = await db.batch([
         db
           .update(users)

@@ -61,7 +61,7 @@ const staffPatchInput = z.object({ is_active: booleanField().optional(), is_staf
  * gone or deactivated, 403 for one who is not staff now, 404 for no such user.
  */
 export async function staffRefusal(c: Context<AppEnv>, caller: AuthUser, id: number): Promise<ApiError | undefined> {
-  const db = c.var.db;
+  const db = c.get('db');
   const [standing, target] = await Promise.all([findStanding(db, caller.id), findStanding(db, id)]);
   const inactive = inactiveCallerError(standing);
   if (inactive || !standing) return inactive;
@@ -91,9 +91,9 @@ function serializeUser(user: UserView, settings: Settings) {
 
 /** The user, or `missing` when there is none (404 for a path id, 401 for the caller's own token). */
 async function showUser(c: Context<AppEnv>, id: number, viewer: AuthUser | null, missing: () => Error) {
-  const [user] = await selectUserView(c.var.db, id, visibleTo(viewer));
+  const [user] = await selectUserView(c.get('db'), id, visibleTo(viewer));
   if (!user) throw missing();
-  return c.json(serializeUser(user, c.var.settings));
+  return c.json(serializeUser(user, c.get('settings')));
 }
 
 /**
@@ -106,7 +106,7 @@ async function newPasswordHash(
   input: z.output<typeof userPatchInput> & { password: string },
 ) {
   if (input.current_password === undefined) throw fieldErrors({ current_password: ['This field is required.'] });
-  const stored = await findPasswordAndEmail(c.var.db, user.id);
+  const stored = await findPasswordAndEmail(c.get('db'), user.id);
   if (!stored) throw userNotFound();
   // A hash this runtime cannot check (UnsupportedPasswordHash) counts as a wrong password here.
   const matches = await verifyPassword(input.current_password, stored.password).catch((error: unknown) => {
@@ -129,9 +129,9 @@ export const userRoutes = [
     query: userListQuery,
     responses: { 200: 'UserPage', 404: 'Detail' },
     handler: async (c, { user: viewer, query: { limit, offset, ordering, cursor } }) => {
-      const db = c.var.db;
+      const db = c.get('db');
       if (cursor !== undefined) {
-        const position = await decodeCursor(c.var.settings, ordering, cursor);
+        const position = await decodeCursor(c.get('settings'), ordering, cursor);
         const rows = await cursorRows(
           (after) =>
             db
@@ -148,7 +148,7 @@ export const userRoutes = [
           { path: '/users/', ordering, limit, position },
           rows,
           (user) => ordering.keys.map(({ name }) => (name === 'username' ? user.username : user.id)),
-          (user) => serializeUser(user, c.var.settings),
+          (user) => serializeUser(user, c.get('settings')),
         );
       }
       const { total, rows } = await fetchPage(
@@ -161,7 +161,7 @@ export const userRoutes = [
           .limit(limit)
           .offset(offset),
       );
-      const results = rows.map((user) => serializeUser(user, c.var.settings));
+      const results = rows.map((user) => serializeUser(user, c.get('settings')));
       return pageResponse(c, { path: '/users/', limit, offset }, total.count, results);
     },
   }),
@@ -185,8 +185,8 @@ export const userRoutes = [
     body: userPatchInput,
     responses: { 200: 'User', 403: 'Detail' },
     handler: async (c, { user, body }) => {
-      const settings = c.var.settings;
-      const db = c.var.db;
+      const settings = c.get('settings');
+      const db = c.get('db');
       const input = await body();
       if (input.email === undefined && input.password === undefined) return showUser(c, user.id, user, userNotFound);
       requireRecentLogin(user, settings);
@@ -265,7 +265,7 @@ export const userRoutes = [
         await sendAfterResponse(c, emailChangeMail(address, user.username, link, settings.activationExpirationDelta));
         await noticeAfterResponse(c, user.id, 'email.change_requested', address);
       }
-      return c.json(serializeUser(updated, c.var.settings));
+      return c.json(serializeUser(updated, c.get('settings')));
     },
   }),
   defineRoute({
@@ -319,7 +319,7 @@ export const userRoutes = [
       const loses = (column: SQLiteColumn, value: boolean | undefined) =>
         value === false ? sql`${column} = 1` : sql`0`;
       changes.tokenVersion = sql`${users.tokenVersion} + (${loses(users.isActive, input.is_active)} or ${loses(users.isStaff, input.is_staff)})`;
-      const db = c.var.db;
+      const db = c.get('db');
       const hasChanges = changes.isActive !== undefined || changes.isStaff !== undefined;
       const [[changed], , [shown]] = await db.batch([
         hasChanges
@@ -341,7 +341,7 @@ export const userRoutes = [
         selectUserView(db, id, visibleTo(user)),
       ]);
       if (!changed || !shown) throw (await staffRefusal(c, user, id)) ?? notFound();
-      return c.json(serializeUser(shown, c.var.settings));
+      return c.json(serializeUser(shown, c.get('settings')));
     },
   }),
   defineRoute({
@@ -356,7 +356,7 @@ export const userRoutes = [
       const id = pathId();
       if (id === user.id)
         throw (await staffRefusal(c, user, id)) ?? detail(403, 'Staff cannot delete their own account.');
-      const db = c.var.db;
+      const db = c.get('db');
       const [, [deleted]] = await db.batch([
         // Before the deletion, while the username can be read; under the deletion's own condition.
         auditStatement(
