@@ -11,6 +11,7 @@
  */
 import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Settings } from '../config';
+import { perSettings } from '../per-settings';
 import { storedScopes, type Scope } from '../oauth/scopes';
 import { oidcKeyRing } from './keys';
 import { keyByKid, parseAmr, TokenError, toTokenError, type Authentication } from './tokens';
@@ -312,8 +313,30 @@ export async function verifyLogoutRequest(token: string, settings: Settings, now
   return { clientName, redirectTo };
 }
 
+const HEADERS_KEPT = 64;
+
+/**
+ * isOidcSigned's answer by the token's header segment: every token of one key and kind has the
+ * same header, so a client's requests decode it once. The header is public (alg, kid, typ).
+ */
+const oidcSignedHeaders = perSettings(() => new Map<string, boolean>());
+
 /** True when the token is signed by OIDC_SIGNING_KEY's ring (an OAuth access token, or a forgery). */
 export async function isOidcSigned(token: string, settings: Settings): Promise<boolean> {
+  const dot = token.indexOf('.');
+  if (dot < 0) return false;
+  const header = token.slice(0, dot);
+  const known = oidcSignedHeaders(settings);
+  let answer = known.get(header);
+  if (answer === undefined) {
+    answer = await namesOidcKey(token, settings);
+    if (known.size >= HEADERS_KEPT) known.delete(known.keys().next().value!);
+    known.set(header, answer);
+  }
+  return answer;
+}
+
+async function namesOidcKey(token: string, settings: Settings): Promise<boolean> {
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(token).kid;

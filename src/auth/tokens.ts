@@ -8,7 +8,9 @@
  * token's `jwk`, `jku` or `x5u` headers) and accepts only the configured algorithm.
  */
 import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { base64url } from '../base64url';
 import type { Settings } from '../config';
+import { perSettings } from '../per-settings';
 import { keyRing } from './keys';
 
 type TokenKind = 'access' | 'activation' | 'reset' | 'mfa' | 'email' | 'external';
@@ -216,7 +218,51 @@ export function toTokenError(error: unknown): TokenError {
 
 const isSafeInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 
+interface VerifiedToken {
+  claims: AccessClaims;
+  /** The window (seconds, `until` excluded) in which verifying it again gives the same answer. */
+  from: number;
+  until: number;
+}
+
+const VERIFIED_TOKENS_KEPT = 1000;
+
+/**
+ * Access tokens that verified, by their SHA-256: a client sends the same token with every request
+ * of its few minutes, and its signature check is most of what authentication costs. An entry
+ * answers only from its check until the moment jose's `exp` or `maxTokenAge` check would refuse
+ * the token (the other checks do not depend on the time, or only pass more as it goes on); outside
+ * that window the token is verified from scratch. Per Settings, so other keys, issuer or lifetime
+ * start afresh; the oldest entry goes first.
+ */
+const verifiedAccessTokens = perSettings(() => new Map<string, VerifiedToken>());
+
+const tokenDigest = async (token: string) =>
+  base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))));
+
 export async function verifyAccessToken(token: string, settings: Settings, now = new Date()): Promise<AccessClaims> {
+  const verified = verifiedAccessTokens(settings);
+  const key = await tokenDigest(token);
+  const seconds = Math.floor(now.getTime() / 1000);
+  const known = verified.get(key);
+  if (known && known.from <= seconds && seconds < known.until) return known.claims;
+  // Shared by every request that sends the token: nobody may change it.
+  const claims = Object.freeze(await checkAccessToken(token, settings, now));
+  Object.freeze(claims.authentication.amr);
+  Object.freeze(claims.authentication);
+  verified.delete(key);
+  if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+  const { jwtLeeway: leeway, jwtExpirationDelta: lifetime } = settings;
+  verified.set(key, {
+    claims,
+    from: seconds,
+    until: Math.min(claims.exp + leeway, claims.iat + lifetime + leeway + 1),
+  });
+  return claims;
+}
+
+/** verifyAccessToken without the memory: the signature, the claims, the time. */
+async function checkAccessToken(token: string, settings: Settings, now: Date): Promise<AccessClaims> {
   const payload = await verify('access', token, settings.jwtExpirationDelta, settings, now);
   const { username, is_staff: isStaff, token_version: tokenVersion, orig_iat: origIat, sid, iat, exp, amr } = payload;
   const authTime = payload.auth_time;

@@ -115,6 +115,22 @@ describe('access tokens', () => {
     await expectTokenError(verifyAccessToken(await signWithSecret(claims, 'HS512'), settings, T0), 'invalid');
   });
 
+  it('check a signature once per token, and the time on every use', async () => {
+    const settings = settingsWith({ JWT_LEEWAY: '30' });
+    const token = await issueAccessToken(user, settings, { now: T0 });
+    const verify = vi.spyOn(crypto.subtle, 'verify');
+    for (const seconds of [0, 10, 329])
+      await expect(verifyAccessToken(token, settings, at(seconds))).resolves.toBeTruthy();
+    expect(verify).toHaveBeenCalledTimes(1);
+    // Past its end, and before its first check (an iat in the future), it is checked afresh.
+    await expectTokenError(verifyAccessToken(token, settings, at(330)), 'expired');
+    await expectTokenError(verifyAccessToken(token, settings, at(-31)), 'invalid');
+    // What one setting's keys accepted, another's does not.
+    await expectTokenError(verifyAccessToken(token, settingsWith({ JWT_SECRET: 'y'.repeat(40) }), at(10)), 'invalid');
+    const claims = await verifyAccessToken(token, settings, at(10));
+    expect(Object.isFrozen(claims) && Object.isFrozen(claims.authentication)).toBe(true);
+  });
+
   it('import the HMAC key once per settings, not once per token', async () => {
     const settings = settingsWith();
     const importKey = vi.spyOn(crypto.subtle, 'importKey');
