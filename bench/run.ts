@@ -7,33 +7,38 @@
  *    machine state. A route's throughput is 1 / its mean latency (trimmed of the slowest and
  *    fastest 2 %), printed as a ratio to the floor; the list with a token against the list
  *    without one has a goal (at least 0.95).
- * 2. CPU: each route alone, in rounds of 100 requests (the median round), and eight logins, reading
+ * 2. Under load: the anonymous and the authenticated task list with 16 connections (wrk), in
+ *    rounds that alternate which goes first; the authenticated list's requests/s against the
+ *    anonymous one's has the same goal.
+ * 3. CPU: each route alone, in rounds of 100 requests (the median round), and eight logins, reading
  *    the CPU time the workerd process spent (the Worker and the local D1) from /proc.
- * 3. Growth: a copy of the database grows from 10,000 to 1,000,000 tasks (100 tasks for each user
+ * 4. Growth: a copy of the database grows from 10,000 to 1,000,000 tasks (100 tasks for each user
  *    at both sizes, so a page of users shows as many task ids); both are served at once and every
  *    list route is measured on both in one interleaved loop. A route's own cost is its latency
  *    minus its server's floor (goal: it grows at most 1.5 times).
  *
  * Each database is `npm start --persist-to` on a free port in a temporary directory; rows are
- * inserted straight into it. Linux only (/proc). `npm run bench -- --write` also writes the
- * tables, and the machine, to bench/RESULTS.md.
+ * inserted straight into it. Linux only (/proc), and wrk (`apt-get install wrk`). `npm run bench --
+ * --write` also writes the tables, and the machine, to their section of bench/RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { hashPassword } from '../src/auth/passwords.ts';
 import { freePorts } from '../scripts/free-port.ts';
 import { withLocalD1 } from '../scripts/local-d1.ts';
 import { startLocalServer, workerdStats, type LocalServer } from '../scripts/local-server.ts';
-import { projectRoot } from '../scripts/wrangler.ts';
+import { closeConnections, fmt, median, medianRounds, send, shuffled, trimmedMean, type Route } from './measure.ts';
+import { machineLines, writeResultsSection } from './results-file.ts';
+import { growTo, PASSWORD, TASKS_PER_USER } from './seed.ts';
 
-const TASKS_PER_USER = 100;
 const SMALL = 10_000;
 const LARGE = 1_000_000;
-const PASSWORD = 'bench password 1';
+/** Connections of the measurement under load, and its rounds (each route once per round). */
+const CONNECTIONS = 16;
+const LOAD_ROUNDS = 3;
 /** Made by Django (PBKDF2PasswordHasher, 1,000,000 iterations: Django 5.2's default). */
 const DJANGO_1M_HASH = 'pbkdf2_sha256$1000000$importsalt1000000$7dgGHhXFKQMAIrzG7cPwHYIAdTsJ66fNDag4SrLwvs8=';
 const DJANGO_PASSWORD = 'tutorial-pass';
@@ -44,118 +49,18 @@ const { values: options } = parseArgs({
   options: {
     write: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '60' },
+    'load-seconds': { type: 'string', default: '20' },
   },
 });
 /** How long each interleaved measurement runs. */
 const SECONDS = Number(options.seconds);
+/** How long each wrk run under load lasts. */
+const LOAD_SECONDS = Number(options['load-seconds']);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
 /** The unit of CPU times in /proc (USER_HZ). */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
-// ---- the database ----
-
-/** Adds users (bench1, bench2, ...) up to `tasks / TASKS_PER_USER`, each with 100 tasks. */
-async function growTo(persistTo: string, tasks: number): Promise<void> {
-  const hash = await hashPassword(PASSWORD);
-  await withLocalD1(persistTo, async (db) => {
-    const count = await db
-      .prepare("SELECT COUNT(*) AS count FROM users WHERE username >= 'bench' AND username < 'benci'")
-      .first<number>('count');
-    const from = (count ?? 0) + 1;
-    const to = tasks / TASKS_PER_USER;
-    // Chunks of 1,000 users and their 100,000 tasks: one batch of two statements each, the count
-    // triggers included.
-    for (let first = from; first <= to; first += 1000) {
-      const last = Math.min(first + 999, to);
-      await db.batch([
-        db
-          .prepare(
-            `WITH RECURSIVE n(i) AS (SELECT CAST(?1 AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-             INSERT INTO users (username, email, password, is_active, is_staff)
-             SELECT 'bench' || i, 'bench' || i || '@example.com', ?3, 1, 0 FROM n`,
-          )
-          .bind(first, last, hash),
-        db
-          .prepare(
-            `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${TASKS_PER_USER})
-             INSERT INTO tasks (title, person_id, due_to)
-             SELECT 'task ' || abs(random() % 100000), users.id,
-                    strftime('%Y-%m-%dT%H:%M:%S', 1700000000 + abs(random() % 300000000), 'unixepoch') || '.000000Z'
-             FROM users JOIN n
-             WHERE users.username IN (SELECT 'bench' || value FROM json_each(?1))`,
-          )
-          .bind(JSON.stringify(Array.from({ length: last - first + 1 }, (_, k) => first + k))),
-      ]);
-      process.stderr.write(`\r  ${(last * TASKS_PER_USER).toLocaleString('en')} tasks`);
-    }
-    process.stderr.write('\n');
-  });
-}
-
 // ---- measuring ----
-
-interface Route {
-  name: string;
-  /** The server that answers it. */
-  base: string;
-  path: string;
-  method?: 'GET' | 'POST' | 'PATCH';
-  /** The body of the request numbered `n`. */
-  body?: (n: number) => string;
-  token?: string;
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-let sent = 0;
-
-/** One request on the server's keep-alive connection; its latency in ms. Anything but 2xx fails. */
-function send(route: Route): Promise<number> {
-  const body = route.body?.(++sent);
-  const headers: Record<string, string> = {};
-  if (route.token) headers.Authorization = `Bearer ${route.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const request = http.request(
-      `${route.base}${route.path}`,
-      { method: route.method ?? 'GET', agent, headers },
-      (response) => {
-        response.resume();
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          if (status < 200 || status > 299) reject(new Error(`${route.name}: ${status}`));
-          else resolve(performance.now() - started);
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-/** A uniformly random order (Fisher–Yates). */
-function shuffled<T>(items: T[]): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
-/** The mean of the middle 96 %: a GC pause or a page-cache miss does not decide a ratio. */
-function trimmedMean(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const cut = Math.floor(sorted.length * 0.02);
-  const kept = sorted.slice(cut, sorted.length - cut);
-  return kept.reduce((sum, v) => sum + v, 0) / kept.length;
-}
 
 /**
  * Every route in turn, in a new random order each cycle, for SECONDS: each route's trimmed mean
@@ -183,6 +88,37 @@ async function cpuPerRequest(server: LocalServer, route: Route, count: number): 
   for (let i = 0; i < count; i++) await send(route);
   await new Promise((resolve) => setTimeout(resolve, 200)); // work after the answer (a login's record)
   return (workerdCpuMs(server) - before) / count;
+}
+
+/** Requests/s of `route` under CONNECTIONS connections for LOAD_SECONDS (wrk); a non-2xx fails. */
+function underLoad(route: Route): number {
+  const args = ['-t2', `-c${CONNECTIONS}`, `-d${LOAD_SECONDS}s`];
+  if (route.token) args.push('-H', `Authorization: Bearer ${route.token}`);
+  let out: string;
+  try {
+    out = execFileSync('wrk', [...args, `${route.base}${route.path}`], { encoding: 'utf8' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('wrk is missing: apt-get install wrk');
+    throw error;
+  }
+  const failed = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (failed) throw new Error(`${route.name} under load: ${failed[0]}`);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+}
+
+/**
+ * Each route under load once per round, the order alternating between rounds so neither always
+ * meets the machine first: each route's requests/s, summed over the rounds.
+ */
+function alternatingUnderLoad(routes: [Route, Route]): Map<string, number> {
+  const total = new Map(routes.map(({ name }) => [name, 0]));
+  for (const route of routes) underLoad(route); // warm-up
+  for (let round = 0; round < LOAD_ROUNDS; round++) {
+    for (const route of round % 2 ? [...routes].reverse() : routes) {
+      total.set(route.name, total.get(route.name)! + underLoad(route));
+    }
+  }
+  return total;
 }
 
 // ---- the service ----
@@ -254,7 +190,6 @@ async function serve(persistTo: string): Promise<LocalServer> {
 
 // ---- the run ----
 
-const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const lines: string[] = [];
 const say = (line = '') => {
   console.log(line);
@@ -328,6 +263,23 @@ try {
   );
   say();
 
+  step(`Under load: ${CONNECTIONS} connections, ${LOAD_ROUNDS} rounds of ${LOAD_SECONDS} s per route`);
+  const listUnderLoad: [Route, Route] = [throughputRoutes[1]!, throughputRoutes[2]!];
+  const load = alternatingUnderLoad(listUnderLoad);
+  say(`### Under load (${CONNECTIONS} connections, wrk; ${LOAD_ROUNDS} rounds of ${LOAD_SECONDS} s, alternating)`);
+  say();
+  say('| route | requests/s |');
+  say('|---|---:|');
+  for (const { name } of listUnderLoad) say(`| ${name} | ${fmt(load.get(name)! / LOAD_ROUNDS, 0)} |`);
+  const loadRatio = load.get(listUnderLoad[1].name)! / load.get(listUnderLoad[0].name)!;
+  say();
+  say(
+    `Authenticated / anonymous list under load: **${fmt(loadRatio, 3)}** (goal ≥ ${GOALS.authenticatedOverAnonymous}: ${goal(loadRatio >= GOALS.authenticatedOverAnonymous)})`,
+  );
+  say();
+
+  // The keep-alive connection sat idle through the load: the server may have closed it.
+  closeConnections();
   step('CPU time per request, each route alone');
   const cpuRoutes: Route[] = [
     ...throughputRoutes,
@@ -341,13 +293,7 @@ try {
       body: (n) => JSON.stringify({ title: `changed ${n}` }),
     },
   ];
-  // Rounds of 100 requests of each route alone, routes in a new random order each round; the
-  // median round of each route, so a busy moment of the machine does not decide.
-  const cpuRounds = new Map<string, number[]>(cpuRoutes.map(({ name }) => [name, []]));
-  for (let round = 0; round < 5; round++) {
-    for (const route of shuffled(cpuRoutes)) cpuRounds.get(route.name)!.push(await cpuPerRequest(server, route, 100));
-  }
-  const cpu = new Map([...cpuRounds].map(([name, values]) => [name, median(values)]));
+  const cpu = await medianRounds(cpuRoutes, 5, (route) => cpuPerRequest(server, route, 100));
   const floorCpu = cpu.get(cpuRoutes[0]!.name)!;
   say('### CPU time of the workerd process per request (each route alone: median of 5 rounds of 100)');
   say();
@@ -440,27 +386,17 @@ try {
       `${fmt(databaseMiB(large), 1)} MiB with ${LARGE.toLocaleString('en')}.`,
   );
 } finally {
-  agent.destroy();
+  closeConnections();
   for (const server of servers) await server.stop();
   rmSync(tmp, { recursive: true, force: true });
 }
 
 if (options.write) {
   const machine = [
-    `- CPU: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} CPUs available`,
-    `- memory: ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; ${os.type()} ${os.release()} (${os.arch()})`,
-    `- Node ${process.version}, wrangler ${packageVersion('wrangler')}, workerd ${packageVersion('workerd')}`,
+    ...machineLines(),
     `- measured ${new Date().toISOString().slice(0, 10)} under \`wrangler dev\` (local D1), ${SECONDS} s per interleaved measurement`,
   ];
-  const file = path.join(projectRoot, 'bench', 'RESULTS.md');
-  const header = readFileSync(file, 'utf8').split('<!-- results -->')[0];
-  writeFileSync(file, `${header}<!-- results -->\n\n## Machine\n\n${machine.join('\n')}\n\n${lines.join('\n')}\n`);
-  console.log(`\nWrote ${path.relative(projectRoot, file)}.`);
-}
-
-function packageVersion(name: string): string {
-  const file = path.join(projectRoot, 'node_modules', name, 'package.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  writeResultsSection('wrangler-dev', `## Machine\n\n${machine.join('\n')}\n\n${lines.join('\n')}`);
 }
 
 process.exitCode = failures > 0 ? 1 : 0;

@@ -13,7 +13,7 @@
  * `--write` puts the summary into bench/RESULTS.md between its own markers.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { hashPassword } from '../src/auth/passwords.ts';
 import { freePorts } from '../scripts/free-port.ts';
 import { withLocalD1 } from '../scripts/local-d1.ts';
 import { startLocalServer, workerdStats, type LocalServer } from '../scripts/local-server.ts';
-import { projectRoot } from '../scripts/wrangler.ts';
+import { machineLines, writeResultsSection } from './results-file.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -41,8 +41,6 @@ const REFRESH_GAP_MS = 4_000;
 /** A password reset per client at most one each RESET_GAP_MS. */
 const RESET_GAP_MS = 60_000;
 const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }));
-const START_MARK = '<!-- soak:start -->';
-const END_MARK = '<!-- soak:end -->';
 
 // ---- measuring ----
 
@@ -434,14 +432,10 @@ for (const problem of problems.slice(0, 20)) console.error(`  ${problem}`);
 for (const mismatch of counted?.perUser ?? []) console.error(`  ${mismatch}`);
 
 if (options.write) {
-  const file = path.join(projectRoot, 'bench', 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const section = `${START_MARK}\n\n## Soak\n\n\`npm run soak\`, measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}.\n\n${lines.join('\n')}\n\n${END_MARK}\n`;
-  const at = text.indexOf(START_MARK);
-  const stop = text.indexOf(END_MARK);
-  const rest = at >= 0 && stop > at ? text.slice(0, at) + text.slice(stop + END_MARK.length).replace(/^\n+/, '') : text;
-  writeFileSync(file, `${rest.trimEnd()}\n\n${section}`);
-  console.log(`\nWrote ${path.relative(projectRoot, file)}.`);
+  writeResultsSection(
+    'soak',
+    `## Soak\n\n\`npm run soak\`, measured ${new Date().toISOString().slice(0, 10)}:\n\n${machineLines().join('\n')}\n\n${lines.join('\n')}`,
+  );
 }
 
 process.exitCode = problems.length === 0 && countsOk && memoryOk ? 0 : 1;
